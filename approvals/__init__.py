@@ -1,0 +1,1 @@
+"""Approvals: safety routing, review queue, decisions, audit history and publishing."""

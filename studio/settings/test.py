@@ -1,0 +1,13 @@
+"""Test settings. Unit tests run on in-memory SQLite with eager Celery; the integration and browser
+runs override DATABASE_URL / CELERY_BROKER_URL from the Makefile to reach the real services."""
+
+from .base import *  # noqa: F403
+from .base import STORAGES, env
+
+SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789abcdef"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+IMPRIMATUR_PROVIDER_MAX_RETRIES = 3

@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("reviews/", include("approvals.urls")),
+    path("", include("studio.studio_urls")),
+]
+
+if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:
+    from django.views.static import serve
+
+    # Local-file storage only: in production media comes from object storage.
+    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
