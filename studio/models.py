@@ -50,6 +50,10 @@ class Workspace(models.Model):
         default=list, blank=True, help_text='Hosted screeners to run besides local rules: "azure", "openai".'
     )
     blocklist_terms = models.JSONField(default=list, blank=True)
+    safety_policy = models.JSONField(
+        default=dict, blank=True,
+        help_text='Overrides on the sector preset: {"Violence": {"2": "review", "4": "block"}}',
+    )
     review_sla_hours = models.PositiveIntegerField(default=48)
     created_at = models.DateTimeField(auto_now_add=True)
 
