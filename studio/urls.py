@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reviews/", include("approvals.urls")),
+    path("compliance/", include("approvals.compliance_urls")),
     path("", include("studio.studio_urls")),
 ]
 
