@@ -323,3 +323,30 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class StagePolicy(models.Model):
+    """Per-workspace settings for one kind of review stage: who is assigned and how many must approve.
+
+    Without a row the defaults apply: rule "any", assignees = every member holding the stage's role."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="stage_policies")
+    kind = models.CharField(max_length=12, choices=StageKind.choices)
+    rule = models.CharField(max_length=10, choices=ApprovalRule.choices, default=ApprovalRule.ANY)
+    assignees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+",
+        help_text="Leave empty to assign everyone holding the stage's role.",
+    )
+
+    class Meta:
+        ordering = ["workspace", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "kind"], name="stage_policy_unique_kind",
+                                    violation_error_code="duplicate_policy"),
+            models.CheckConstraint(condition=Q(kind__in=StageKind.values), name="stage_policy_kind_valid"),
+            models.CheckConstraint(condition=Q(rule__in=ApprovalRule.values), name="stage_policy_rule_valid"),
+        ]
+        verbose_name_plural = "stage policies"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} policy of {self.workspace}"

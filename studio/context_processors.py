@@ -10,7 +10,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     from approvals.models import Notification
+    from studio.models import Membership
 
+    memberships = list(Membership.objects.filter(user=user).select_related("workspace").order_by("workspace__name"))
+    roles = sorted({m.get_role_display() for m in memberships})
+    workspaces = sorted({m.workspace.name for m in memberships})
+    label = " / ".join(roles)
+    if len(workspaces) == 1:
+        label = f"{label} · {workspaces[0]}"
     return {
         "nav_unread_count": Notification.objects.filter(user=user, read_at__isnull=True).count(),
+        "nav_role_label": label,
     }

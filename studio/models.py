@@ -110,9 +110,9 @@ class Campaign(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, validators=[SLUG_VALIDATOR])
     locales = models.JSONField(default=list, blank=True)
-    budget = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal("100"))
-    reserved_cost = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal("0"))
-    spent_cost = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal("0"))
+    budget = models.DecimalField(max_digits=16, decimal_places=6, default=Decimal("100"))
+    reserved_cost = models.DecimalField(max_digits=16, decimal_places=6, default=Decimal("0"))
+    spent_cost = models.DecimalField(max_digits=16, decimal_places=6, default=Decimal("0"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -449,6 +449,15 @@ class GenerationJob(models.Model):
     @property
     def planned_size(self) -> str:
         return f"{self.planned_width}x{self.planned_height}"
+
+    @property
+    def awaiting_updates(self) -> bool:
+        """True while the page should keep polling: running, or images still in their safety check."""
+        return not self.is_terminal or any(v.status == VariantStatus.SAFETY_PENDING for v in self.variants.all())
+
+    @property
+    def placeholder_range(self) -> range:
+        return range(self.n)
 
     @property
     def target_size(self) -> str:

@@ -1,4 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "studio"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("styleguide/", views.styleguide, name="styleguide"),
+    path("w/<slug:slug>/", views.workspace_detail, name="workspace"),
+    path("w/<slug:slug>/campaigns/<slug:campaign_slug>/", views.campaign_detail, name="campaign"),
+    path("w/<slug:slug>/drafts/<int:pk>/", views.draft_detail, name="draft"),
+    path("w/<slug:slug>/drafts/<int:pk>/save/", views.draft_save, name="draft_save"),
+    path("w/<slug:slug>/drafts/<int:pk>/plan/", views.generate_preview, name="generate_preview"),
+    path("w/<slug:slug>/drafts/<int:pk>/generate/", views.generate, name="generate"),
+    path("w/<slug:slug>/jobs/<int:pk>/", views.job_status, name="job_status"),
+    path("w/<slug:slug>/variants/<int:pk>/", views.variant_detail, name="variant"),
+    path("w/<slug:slug>/variants/<int:pk>/edit/", views.variant_edit, name="variant_edit"),
+]

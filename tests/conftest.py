@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from tests import factories as f
 
+REAL_SERVICES = os.environ.get("IMPRIMATUR_REAL_SERVICES") == "1"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Integration and browser tests need the real services `make test` prepares; run directly without
+    them they are skipped with a reason instead of failing obscurely."""
+    if REAL_SERVICES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL, Redis, a Celery worker and Chromium: run `make test`")
+    for item in items:
+        if item.get_closest_marker("integration") or item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
+
+def _is_real(request) -> bool:
+    return bool(request.node.get_closest_marker("integration") or request.node.get_closest_marker("browser"))
+
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
+def _media_in_tmp(request, settings, tmp_path):
+    if _is_real(request):
+        return  # shared MEDIA_ROOT from the environment, so the worker process sees the same files
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,
@@ -22,7 +47,7 @@ def _media_in_tmp(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _no_network(request, monkeypatch):
     """Unit tests must not reach any host but loopback; integration and browser tests may."""
-    if request.node.get_closest_marker("integration") or request.node.get_closest_marker("browser"):
+    if _is_real(request):
         return
     real_connect = socket.socket.connect
 
@@ -89,3 +114,58 @@ def ad_format(campaign):
 @pytest.fixture
 def offline_deployment(workspace, profile, price_table):
     return f.DeploymentFactory(workspace=workspace, profile=profile, name="offline", is_default=True)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` subprocess on the Redis broker, pointed at the test database."""
+    import redis
+    from django.conf import settings
+    from django.db import connection
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": (f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+                         f"{db['PORT'] or 5432}/{db['NAME']}"),
+        "DJANGO_SETTINGS_MODULE": "studio.settings.test",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    log_path = Path(settings.MEDIA_ROOT).parent / "celery-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")  # noqa: SIM115 - kept open for the worker's lifetime
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "studio", "worker", "--pool=threads", "--concurrency=4",
+         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited early:\n{log_path.read_text()[-3000:]}")
+        if "ready." in log_path.read_text():
+            break
+        time.sleep(0.3)
+    else:
+        proc.terminate()
+        raise RuntimeError(f"celery worker did not become ready:\n{log_path.read_text()[-3000:]}")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2, message: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value (used with the real worker)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

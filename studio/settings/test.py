@@ -4,7 +4,7 @@ runs override DATABASE_URL / CELERY_BROKER_URL from the Makefile to reach the re
 from .base import *  # noqa: F403
 from .base import STORAGES, env
 
-SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789abcdef"
+SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789abcdef"  # noqa: S105
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)

@@ -1,0 +1,49 @@
+# Imprimatur: two commands on a fresh machine.
+#   make run   set everything up and serve http://127.0.0.1:8000 with a Celery worker (Ctrl-C stops both)
+#   make test  install what the tests need, run ruff and the whole suite (unit, integration, browser)
+#   make bench benchmarks (not part of make test)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test bench lint migrate seed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[test]"
+	@touch $@ $(VENV)/.installed
+
+migrate: $(VENV)/.installed
+	@mkdir -p var/broker/queue var/broker/processed var/media
+	@$(BIN)/python manage.py migrate --noinput -v0
+
+seed: migrate
+	@$(BIN)/python manage.py seed_demo --url http://$(HOST):$(PORT)/
+
+run: seed
+	@trap 'kill 0 2>/dev/null' INT TERM EXIT; \
+	$(BIN)/celery -A studio worker -B --schedule var/celerybeat-schedule --pool=threads --concurrency=4 \
+		--loglevel=WARNING & \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+
+test: $(VENV)/.test-installed
+	@$(BIN)/python tests/suite.py
+
+bench: $(VENV)/.test-installed
+	@$(BIN)/python tests/bench/run.py
+
+clean:
+	rm -rf var/broker var/media var/imprimatur.sqlite3*

@@ -1,0 +1,122 @@
+// Review queue and review page keyboard shortcuts (no inline JS: loaded as a module under a strict CSP).
+//   Queue:  j/k move, Enter opens, a approve ("allow" items), c request changes, r reject, x select, ? help
+//   Review: a / c / r choose the outcome (c and r focus the reason box), ? help
+// Shortcuts never fire while typing in a field or with a modifier key held.
+
+const isTyping = (target) =>
+  target instanceof HTMLElement &&
+  (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+
+function showHelp() {
+  const dialog = document.getElementById("shortcut-help");
+  if (dialog && typeof dialog.showModal === "function" && !dialog.open) dialog.showModal();
+}
+
+function queueShortcuts(root) {
+  let index = -1;
+  const rows = () => Array.from(root.querySelectorAll("tr.queue-row"));
+
+  function select(next) {
+    const list = rows();
+    if (!list.length) return null;
+    index = Math.max(0, Math.min(list.length - 1, next));
+    list.forEach((row, i) => row.classList.toggle("is-selected", i === index));
+    const row = list[index];
+    row.scrollIntoView({ block: "nearest" });
+    row.focus({ preventScroll: true });
+    return row;
+  }
+
+  const current = () => rows()[index] || select(0);
+
+  function open(row, outcome) {
+    if (!row) return;
+    const url = new URL(row.dataset.href, window.location.origin);
+    if (outcome) {
+      url.searchParams.set("outcome", outcome);
+      url.hash = "decision";
+    }
+    window.location.assign(url.toString());
+  }
+
+  root.addEventListener("click", (event) => {
+    const row = event.target instanceof Element ? event.target.closest("tr.queue-row") : null;
+    if (row) select(rows().indexOf(row));
+  });
+
+  root.addEventListener("change", (event) => {
+    const all = event.target instanceof Element ? event.target.closest("[data-select-all]") : null;
+    if (!all) return;
+    root.querySelectorAll('input[name="items"]').forEach((box) => { box.checked = all.checked; });
+  });
+
+  document.addEventListener("htmx:afterSwap", () => { index = -1; });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.metaKey || event.ctrlKey || event.altKey || isTyping(event.target)) return;
+    if (document.querySelector("dialog[open]")) return;
+    switch (event.key) {
+      case "j": select(index + 1); break;
+      case "k": select(index - 1); break;
+      case "Enter": if (index >= 0) open(current()); else return; break;
+      case "a": {
+        const row = current();
+        if (!row) return;
+        const form = document.querySelector(`form[data-quick-approve="${row.id}"]`);
+        if (form && row.dataset.verdict === "allow") form.requestSubmit();
+        else open(row, "approve");
+        break;
+      }
+      case "c": open(current(), "request_changes"); break;
+      case "r": open(current(), "reject"); break;
+      case "x": {
+        const box = current()?.querySelector('input[name="items"]');
+        if (box) box.checked = !box.checked;
+        break;
+      }
+      case "?": showHelp(); break;
+      default: return;
+    }
+    event.preventDefault();
+  });
+}
+
+function decisionShortcuts() {
+  const choose = (outcome, focusReason) => {
+    const form = document.querySelector("[data-decision-form]");
+    if (!form) return false;
+    const radio = form.querySelector(`input[name="outcome"][value="${outcome}"]`);
+    if (!radio) return false;
+    radio.checked = true;
+    const reason = form.querySelector("[data-reason]");
+    if (focusReason && reason) reason.focus();
+    else form.querySelector('button[type="submit"]')?.focus();
+    return true;
+  };
+
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.metaKey || event.ctrlKey || event.altKey || isTyping(event.target)) return;
+    if (document.querySelector("dialog[open]")) return;
+    let handled = false;
+    if (event.key === "a") handled = choose("approve", false);
+    else if (event.key === "c") handled = choose("request_changes", true);
+    else if (event.key === "r") handled = choose("reject", true);
+    else if (event.key === "?") { showHelp(); handled = true; }
+    if (handled) event.preventDefault();
+  });
+
+  // Arriving from the queue with ?outcome=... preselects the choice.
+  const outcome = new URLSearchParams(window.location.search).get("outcome");
+  if (outcome) choose(outcome, outcome !== "approve");
+}
+
+function copyFields() {
+  document.querySelectorAll("[data-copy-field]").forEach((field) => {
+    field.addEventListener("focus", () => field.select());
+  });
+}
+
+const queueRoot = document.querySelector("[data-review-queue]");
+if (queueRoot) queueShortcuts(queueRoot);
+if (document.querySelector("[data-review-detail]")) decisionShortcuts();
+copyFields();

@@ -1,0 +1,310 @@
+"""Studio pages: workspaces, campaigns, drafts, generation with live plan and progress, variants, edits.
+
+Views parse input, call one selector or service and render; htmx requests get the template partial.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from . import selectors, services
+from .forms import DraftEditForm, DraftForm, EditForm, GenerateForm
+from .models import Role, Variant
+from .permissions import has_role, workspace_for_user, workspaces_for
+
+
+def _role_context(user, workspace) -> dict:
+    return {
+        "workspace": workspace,
+        "can_generate": has_role(user, workspace, Role.MARKETER),
+        "can_review": has_role(user, workspace, Role.BRAND_REVIEWER, Role.COMPLIANCE),
+    }
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    workspaces = list(workspaces_for(request.user))
+    if len(workspaces) == 1:
+        return redirect("studio:workspace", slug=workspaces[0].slug)
+    return render(request, "studio/home.html", {"workspaces": workspaces})
+
+
+@login_required
+@require_GET
+def workspace_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    campaigns = selectors.campaigns_for(workspace=workspace)
+    return render(request, "studio/workspace.html", {**_role_context(request.user, workspace), "campaigns": campaigns})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_detail(request: HttpRequest, slug: str, campaign_slug: str) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    campaign = selectors.campaign_get(workspace=workspace, slug=campaign_slug)
+    form = DraftForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            draft = services.draft_create(
+                actor=request.user,
+                campaign=campaign,
+                title=form.cleaned_data["title"],
+                text=form.cleaned_data["text"],
+                variables=form.cleaned_data["variables"],
+                locale_copy=form.cleaned_data["locale_copy"],
+            )
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            return redirect("studio:draft", slug=workspace.slug, pk=draft.pk)
+    drafts = selectors.drafts_for(campaign=campaign)
+    return render(
+        request,
+        "studio/campaign.html",
+        {
+            **_role_context(request.user, workspace),
+            "campaign": campaign,
+            "drafts": drafts,
+            "form": form,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _draft_context(request: HttpRequest, workspace, draft, *, generate_form=None, edit_form=None) -> dict:
+    version = draft.versions.order_by("-number").first()
+    if generate_form is None:
+        initial = {}
+        first_format = draft.campaign.formats.order_by("name").first()
+        if first_format:
+            initial["target_format"] = first_format.pk
+        generate_form = GenerateForm(workspace=workspace, campaign=draft.campaign, initial=initial)
+    if edit_form is None:
+        edit_form = DraftEditForm(
+            initial={"text": version.text, "locale_copy": version.locale_copy, "variables": _json(version.variables)}
+        )
+    return {
+        **_role_context(request.user, workspace),
+        "draft": draft,
+        "campaign": draft.campaign,
+        "version": version,
+        "versions": draft.versions.order_by("-number")[:10],
+        "draft_form": edit_form,
+        "generate_form": generate_form,
+        "jobs": selectors.jobs_for_draft(draft=draft),
+    }
+
+
+def _json(value) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False) if value else ""
+
+
+@login_required
+@require_GET
+def draft_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    draft = selectors.draft_get(workspace=workspace, pk=pk)
+    return render(request, "studio/draft.html", _draft_context(request, workspace, draft))
+
+
+@login_required
+@require_POST
+def draft_save(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    draft = selectors.draft_get(workspace=workspace, pk=pk)
+    form = DraftEditForm(request.POST)
+    if form.is_valid():
+        try:
+            version = services.draft_version_add(
+                actor=request.user,
+                draft=draft,
+                text=form.cleaned_data["text"],
+                variables=form.cleaned_data["variables"],
+                locale_copy=form.cleaned_data["locale_copy"],
+            )
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Saved as version {version.number}.")
+            return redirect("studio:draft", slug=workspace.slug, pk=draft.pk)
+    context = _draft_context(request, workspace, draft, edit_form=form)
+    return render(request, "studio/draft.html", context, status=400)
+
+
+def _launch_request(form: GenerateForm) -> services.LaunchRequest:
+    data = form.cleaned_data
+    return services.LaunchRequest(
+        deployment=data["deployment"],
+        target_width=data["width"],
+        target_height=data["height"],
+        n=data["n"],
+        quality=data["quality"],
+        output_format=data["output_format"],
+        route=data.get("route") or "explicit",
+        locale=data.get("locale") or "",
+        target_format=data.get("target_format"),
+    )
+
+
+@login_required
+@require_GET
+def generate_preview(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Live plan + estimate for the generate form (htmx, on change). Reads only; spends nothing."""
+    from .pricing import estimate_job_cost
+    from .sizing import SizeError, plan_size
+
+    workspace = workspace_for_user(request.user, slug)
+    draft = selectors.draft_get(workspace=workspace, pk=pk)
+    form = GenerateForm(request.GET, workspace=workspace, campaign=draft.campaign)
+    context = {"form": form, "plan": None, "estimate": None, "error": ""}
+    if form.is_valid():
+        req = _launch_request(form)
+        try:
+            plan = plan_size(
+                target_width=req.target_width, target_height=req.target_height, profile=req.deployment.profile
+            )
+        except SizeError as exc:
+            context["error"] = str(exc)
+        else:
+            version = draft.versions.order_by("-number").first()
+            prompt = services.prompt_compose(version=version, locale=req.locale)
+            context.update(
+                plan=plan,
+                deployment=req.deployment,
+                remaining=draft.campaign.remaining,
+                estimate=estimate_job_cost(
+                    deployment=req.deployment,
+                    quality=req.quality,
+                    width=plan.width,
+                    height=plan.height,
+                    n=req.n,
+                    prompt=prompt,
+                ),
+            )
+    else:
+        context["error"] = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    return render(request, "studio/draft.html#plan", context)
+
+
+@login_required
+@require_POST
+def generate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    draft = selectors.draft_get(workspace=workspace, pk=pk)
+    form = GenerateForm(request.POST, workspace=workspace, campaign=draft.campaign)
+    error = ""
+    if form.is_valid():
+        version = draft.versions.order_by("-number").first()
+        try:
+            job = services.job_launch(actor=request.user, version=version, request=_launch_request(form))
+        except services.StudioError as exc:
+            error = exc.message
+            for field, message in exc.field_errors.items():
+                form.add_error(field if field in form.fields else None, message)
+        except PermissionDenied as exc:
+            error = str(exc)
+        else:
+            if request.htmx:
+                return render(
+                    request,
+                    "studio/draft.html#job-created",
+                    {
+                        **_role_context(request.user, workspace),
+                        "job": selectors.job_get(workspace=workspace, pk=job.pk),
+                        "draft": draft,
+                    },
+                )
+            return redirect("studio:draft", slug=workspace.slug, pk=draft.pk)
+    else:
+        error = "Please fix the highlighted settings."
+    context = _draft_context(request, workspace, draft, generate_form=form)
+    context["generate_error"] = error
+    if request.htmx:
+        response = render(request, "studio/draft.html#generate-form", context, status=422)
+        response["HX-Retarget"] = "#generate-panel"
+        response["HX-Reswap"] = "outerHTML"
+        return response
+    return render(request, "studio/draft.html", context, status=422)
+
+
+@login_required
+@require_GET
+def job_status(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Polled by the job card while it runs; the fragment stops polling once the job is finished."""
+    workspace = workspace_for_user(request.user, slug)
+    job = selectors.job_get(workspace=workspace, pk=pk)
+    return render(
+        request,
+        "studio/draft.html#job",
+        {**_role_context(request.user, workspace), "job": job, "draft": job.draft_version.draft},
+    )
+
+
+@login_required
+@require_GET
+def variant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    variant = selectors.variant_get(workspace=workspace, pk=pk)
+    return render(request, "studio/variant.html", _variant_context(request, workspace, variant))
+
+
+def _variant_context(request, workspace, variant: Variant, *, edit_form=None, edit_error="") -> dict:
+    from approvals.models import SafetyAssessment
+
+    assessments = list(SafetyAssessment.objects.filter(variant=variant).order_by("pk")) + list(
+        SafetyAssessment.objects.filter(job=variant.job_id, variant__isnull=True).order_by("pk")
+    )
+    return {
+        **_role_context(request.user, workspace),
+        "variant": variant,
+        "job": variant.job,
+        "lineage": selectors.variant_lineage(variant=variant),
+        "children": variant.children.order_by("pk"),
+        "edit_form": edit_form or EditForm(),
+        "edit_error": edit_error,
+        "assessments": assessments,
+        "open_review": variant.reviews.filter(status="open").first(),
+        "publications": variant.publications.select_related("target_format"),
+    }
+
+
+@login_required
+@require_POST
+def variant_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    variant = selectors.variant_get(workspace=workspace, pk=pk)
+    form = EditForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            job = services.variant_edit(
+                actor=request.user, variant=variant, instruction=form.cleaned_data["instruction"]
+            )
+        except services.StudioError as exc:
+            error = exc.message
+        except PermissionDenied as exc:
+            error = str(exc)
+        else:
+            url = reverse("studio:draft", kwargs={"slug": workspace.slug, "pk": variant.draft_id}) + f"#job-{job.pk}"
+            messages.success(request, "Edit started: the new version will appear below with its parent.")
+            if request.htmx:
+                return HttpResponseClientRedirect(url)
+            return redirect(url)
+    context = _variant_context(request, workspace, variant, edit_form=form, edit_error=error)
+    return render(request, "studio/variant.html", context, status=422)
+
+
+@login_required
+@require_GET
+def styleguide(request: HttpRequest) -> HttpResponse:
+    return render(request, "styleguide.html")

@@ -1,0 +1,69 @@
+"""Tasks: thin, idempotent, enqueued only on commit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from approvals import services, tasks
+from approvals.models import Notification, Publication, ReviewStage
+from tests.approvals.factories_reviews import variant_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def submitted(workspace, marketer, reviewer, campaign):
+    variant = variant_for(workspace, creator=marketer, campaign=campaign)
+    return services.variant_submit(actor=marketer, variant=variant)
+
+
+def test_reminders_email_assignees_once_and_escalate(submitted, reviewer, ws_admin, workspace,
+                                                     django_capture_on_commit_callbacks):
+    stage = submitted.stages.get()
+    ReviewStage.objects.filter(pk=stage.pk).update(due_at=timezone.now() - timedelta(hours=1))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.reviews_send_reminders() == {"reminded": 1, "escalated": 0}
+    assert [m.to for m in mail.outbox] == [[reviewer.email]]
+    assert "Reminder" in mail.outbox[0].body
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.reviews_send_reminders() == {"reminded": 0, "escalated": 0}
+    assert len(mail.outbox) == 1
+    ReviewStage.objects.filter(pk=stage.pk).update(due_at=timezone.now() - timedelta(hours=49))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.reviews_send_reminders() == {"reminded": 0, "escalated": 1}
+    assert Notification.objects.filter(user=ws_admin, kind="review.escalated").count() == 1
+    assert mail.outbox[-1].to == [ws_admin.email]
+
+
+def test_publication_render_enqueued_only_on_commit(submitted, reviewer, marketer, ad_format, client,
+                                                     django_capture_on_commit_callbacks):
+    variant = submitted.variant
+    services.review_decide(actor=reviewer, stage=submitted.stages.get(), outcome="approve",
+                           expected_sha256=variant.sha256)
+    client.force_login(marketer)
+    with mock.patch.object(tasks.publication_render, "delay") as delay:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = client.post(f"/reviews/{submitted.pk}/publish/", {"target_format": ad_format.pk})
+        assert response.status_code == 302
+        delay.assert_not_called()
+        for callback in callbacks:
+            callback()
+        delay.assert_called_once_with(variant.pk, ad_format.pk, marketer.pk)
+
+
+def test_publication_render_is_idempotent_and_reports_refusals(submitted, reviewer, marketer, ad_format):
+    variant = submitted.variant
+    assert tasks.publication_render(variant.pk, ad_format.pk, marketer.pk) is None  # not approved yet
+    failure = Notification.objects.get(user=marketer, kind="publication.failed")
+    assert "Only approved images" in failure.text
+    services.review_decide(actor=reviewer, stage=submitted.stages.get(), outcome="approve",
+                           expected_sha256=variant.sha256)
+    first = tasks.publication_render(variant.pk, ad_format.pk, marketer.pk)
+    assert tasks.publication_render(variant.pk, ad_format.pk, marketer.pk) == first
+    assert Publication.objects.count() == 1

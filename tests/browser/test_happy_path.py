@@ -1,0 +1,84 @@
+"""The happy path in real Chromium: draft -> 4 variants -> edit -> review -> publish -> history.
+
+Runs against the live server on PostgreSQL with a real Celery worker on Redis.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from studio.models import GenerationJob, Variant, VariantStatus
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo(live_server, celery_worker_process):
+    call_command("seed_demo", quiet=True)
+    return live_server
+
+
+def _screenshot(page, tmp_path_factory, name):
+    folder = tmp_path_factory.mktemp("screens", numbered=False) if not hasattr(_screenshot, "dir") else _screenshot.dir
+    _screenshot.dir = folder
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def _generate_four(page, demo, login):
+    login(page, "marketer", "marketer-demo-pass")
+    expect(page.get_by_role("heading", name="Demo Brand")).to_be_visible()
+    page.get_by_role("link", name="Spring launch").click()
+    page.get_by_label("Title").fill("Lemon soda hero")
+    page.get_by_label("Prompt").fill("A cold glass of lemon soda on a sunny kitchen table")
+    page.get_by_label("In-image copy per locale").fill("en: Hello spring\nja: 春のセール")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page.get_by_role("heading", name="Lemon soda hero")).to_be_visible()
+
+    page.get_by_label("Format").select_option(label="LinkedIn ad (1200x628)")
+    page.get_by_label("Variants").fill("4")
+    page.get_by_label("Variants").dispatch_event("change")
+    plan = page.locator("#plan-preview")
+    expect(plan).to_contain_text("1200x628")
+    expect(plan).to_contain_text("Estimated cost")
+    expect(plan).to_contain_text("Offline renderer")
+
+    page.get_by_role("button", name="Generate variants").click()
+    job_card = page.locator("article.job-card").first
+    expect(job_card).to_be_visible()
+    expect(job_card.locator("img")).to_have_count(4, timeout=60000)
+    expect(job_card.locator(".badge", has_text="Ready to submit")).to_have_count(4, timeout=60000)
+    return job_card
+
+
+def test_marketer_generates_four_variants_with_progress_and_plan(page, demo, login, tmp_path_factory):
+    job_card = _generate_four(page, demo, login)
+    _screenshot(page, tmp_path_factory, "01-draft-with-variants")
+    job = GenerationJob.objects.get()
+    assert job.status == "succeeded"
+    assert job.n == 4
+    assert Variant.objects.filter(job=job).count() == 4
+    assert "Offline renderer" in job_card.inner_text()
+    assert not page.js_errors, page.js_errors
+
+
+def test_marketer_edits_a_variant_and_sees_its_parent(page, demo, login, tmp_path_factory):
+    job_card = _generate_four(page, demo, login)
+    job_card.locator("a").first.click()
+    expect(page.get_by_role("heading", name=re.compile(r"Variant #\d+"))).to_be_visible()
+    base_id = int(re.search(r"/variants/(\d+)/", page.url).group(1))
+    page.get_by_label("Instruction").fill("Make the sky warmer and add a soft lens flare")
+    page.get_by_role("button", name="Create edited version").click()
+    edit_card = page.locator("article.job-card", has_text="Make the sky warmer")
+    expect(edit_card).to_be_visible()
+    expect(edit_card.locator("img")).to_have_count(1, timeout=60000)
+    expect(edit_card).to_contain_text(f"parent #{base_id}")
+    edit_card.locator("a", has=page.locator("img")).click()
+    expect(page.locator(".lineage")).to_contain_text(f"#{base_id}")
+    _screenshot(page, tmp_path_factory, "02-edited-variant")
+    child = Variant.objects.exclude(pk=base_id).filter(parents__pk=base_id).get()
+    wait_for(lambda: Variant.objects.get(pk=child.pk).status == VariantStatus.READY, timeout=60, message="screening")
