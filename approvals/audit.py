@@ -12,6 +12,7 @@ missing event, a changed order, an inserted or forged event, or a log cut short 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import hashlib
@@ -268,7 +269,8 @@ def _chain_rows(workspace: Workspace, last_seq: int) -> Iterator[tuple]:
                    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
         data, ip = f"{column['data']}::text", f"host({column['ip']})"
     else:
-        created, data, ip = column["created_at"], column["data"], column["ip"]
+        # CAST: no declared type, so the driver hands back the stored text instead of a datetime.
+        created, data, ip = f"CAST({column['created_at']} AS TEXT)", column["data"], column["ip"]
     sql = (
         f"SELECT {column['seq']}, {column['action']}, {column['actor']}, {column['actor_label']}, "  # noqa: S608
         f"{column['subject_type']}, {column['subject_id']}, {data}, {ip}, {column['user_agent']}, {created}, "
@@ -277,7 +279,9 @@ def _chain_rows(workspace: Workspace, last_seq: int) -> Iterator[tuple]:
     )
     postgres = connection.vendor == "postgresql"
     loads = json.loads
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
+    # PostgreSQL: a transaction keeps the server-side cursor streaming (outside one it is materialised
+    # first). SQLite: no transaction, since IMMEDIATE mode would block every writer for the whole walk.
+    with transaction.atomic() if postgres else contextlib.nullcontext(), connection.chunked_cursor() as cursor:
         cursor.execute(sql, [workspace.pk, last_seq])
         while rows := cursor.fetchmany(VERIFY_CHUNK_SIZE):
             for row in rows:

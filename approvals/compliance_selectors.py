@@ -129,7 +129,7 @@ def _ancestor_ids(variant_id: int) -> list[int]:
     through = Variant.parents.through._meta
     table = connection.ops.quote_name(through.db_table)
     sql = (
-        f"WITH RECURSIVE lineage(id) AS (SELECT %s UNION "  # noqa: S608 - table name from model metadata
+        f"WITH RECURSIVE lineage(id) AS (SELECT CAST(%s AS BIGINT) UNION "  # noqa: S608 - table name from model metadata
         f"SELECT t.to_variant_id FROM {table} t JOIN lineage l ON t.from_variant_id = l.id) "
         f"SELECT id FROM lineage"
     )

@@ -73,8 +73,11 @@ def check_request(
     if output_format not in (profile.output_formats or []):
         errors["output_format"] = f"This model saves images as {_listing(profile.output_formats)} only."
     if background and background not in (profile.backgrounds or []):
-        errors["background"] = (f"This model supports {_listing(profile.backgrounds)} backgrounds only."
-                                if profile.backgrounds else "This model does not let you choose the background.")
+        errors["background"] = (
+            f"This model supports {_listing(profile.backgrounds)} backgrounds only."
+            if profile.backgrounds
+            else "This model does not let you choose the background."
+        )
     elif background == "transparent" and output_format not in TRANSPARENT_FORMATS:
         errors["background"] = "A transparent background needs PNG or WebP; JPEG has no transparency."
     if not isinstance(n, int) or not 1 <= n <= profile.max_n:
@@ -92,8 +95,10 @@ def check_request(
     if input_images < 1 and is_edit:
         errors["references"] = "An edit needs the image to change."
     elif input_images > profile.max_input_images:
-        errors["references"] = (f"This model takes at most {profile.max_input_images} images per edit (the image "
-                                f"plus {profile.max_input_images - 1} references).")
+        errors["references"] = (
+            f"This model takes at most {profile.max_input_images} images per edit (the image "
+            f"plus {profile.max_input_images - 1} references)."
+        )
     if input_fidelity:
         if not profile.supports_input_fidelity:
             errors["input_fidelity"] = "This model has no input-fidelity setting; leave it empty."

@@ -57,18 +57,28 @@ _FIXED: dict[str, Any] = {
 PROFILES: dict[str, dict[str, Any]] = {
     # Transparent backgrounds are a preview on gpt-image-2: an admin may add "transparent" here.
     "gpt-image-2": {
-        **_FLEXIBLE, "qualities": ["low", "medium", "high", "auto"], "backgrounds": ["opaque", "auto"],
-        "supports_markup": False, "default_output_tokens": BASE_TOKENS, "deprecated": False,
+        **_FLEXIBLE,
+        "qualities": ["low", "medium", "high", "auto"],
+        "backgrounds": ["opaque", "auto"],
+        "supports_markup": False,
+        "default_output_tokens": BASE_TOKENS,
+        "deprecated": False,
     },
     "gpt-image-2.5-sunburst": {
-        **_FLEXIBLE, "qualities": ["low", "medium", "high", "xhigh", "max", "auto"],
-        "backgrounds": ["transparent", "opaque", "auto"], "supports_markup": True,
-        "default_output_tokens": EXTENDED_TOKENS, "deprecated": False,
+        **_FLEXIBLE,
+        "qualities": ["low", "medium", "high", "xhigh", "max", "auto"],
+        "backgrounds": ["transparent", "opaque", "auto"],
+        "supports_markup": True,
+        "default_output_tokens": EXTENDED_TOKENS,
+        "deprecated": False,
     },
     "gpt-image-2.5-flare": {
-        **_FLEXIBLE, "qualities": ["low", "medium", "high", "xhigh", "max", "auto"],
-        "backgrounds": ["transparent", "opaque", "auto"], "supports_markup": True,
-        "default_output_tokens": EXTENDED_TOKENS, "deprecated": False,
+        **_FLEXIBLE,
+        "qualities": ["low", "medium", "high", "xhigh", "max", "auto"],
+        "backgrounds": ["transparent", "opaque", "auto"],
+        "supports_markup": True,
+        "default_output_tokens": EXTENDED_TOKENS,
+        "deprecated": False,
     },
     "gpt-image-1.5": {**_FIXED, "deprecated": False},
     "gpt-image-1-mini": {**_FIXED, "deprecated": True},
@@ -106,6 +116,8 @@ def catalog_sync() -> None:
         CapabilityProfile.objects.get_or_create(name=name, defaults=copy.deepcopy(definition))
     for model_name, provider in PRICES:
         PriceTable.objects.get_or_create(
-            model_name=model_name, provider=provider, effective_from=PRICE_EFFECTIVE_FROM,
+            model_name=model_name,
+            provider=provider,
+            effective_from=PRICE_EFFECTIVE_FROM,
             defaults=dict(GPT_IMAGE_2_PRICES),
         )

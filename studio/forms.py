@@ -149,9 +149,59 @@ class GenerateForm(forms.Form):
         return data
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+
+
 class EditForm(forms.Form):
+    """Shape of an edit; the mask and uploads are validated by content in the view (studio.uploads)."""
+
     instruction = forms.CharField(
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Describe the change you want."},
     )
+    mask = forms.CharField(required=False, widget=forms.HiddenInput)
+    reference_variants = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        label="Reference images from approved work",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    reference_files = MultipleFileField(
+        required=False,
+        label="Upload reference images",
+        help_text="PNG, JPEG or WebP. Used as extra inputs, e.g. the product to place in the scene.",
+    )
+
+    def __init__(self, *args, workspace=None, exclude_variant=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import Variant, VariantStatus
+
+        queryset = Variant.objects.none()
+        if workspace is not None:
+            queryset = (
+                Variant.objects.filter(
+                    workspace=workspace, status__in=[VariantStatus.APPROVED, VariantStatus.PUBLISHED]
+                )
+                .select_related("draft")
+                .order_by("-created_at")
+            )
+            if exclude_variant is not None:
+                queryset = queryset.exclude(pk=exclude_variant.pk)
+            # The 48 newest approved images: enough to pick from, bounded however big the workspace grows.
+            queryset = (
+                Variant.objects.filter(pk__in=queryset.values("pk")[:48])
+                .select_related("draft")
+                .order_by("-created_at")
+            )
+        self.fields["reference_variants"].queryset = queryset
+        self.fields["reference_variants"].label_from_instance = lambda v: f"#{v.pk} {v.draft.title} ({v.size})"

@@ -256,6 +256,19 @@ def _validate_launch(
     return plan
 
 
+def _estimate(**kwargs):
+    from .pricing import PriceNotFound, estimate_job_cost
+
+    try:
+        return estimate_job_cost(**kwargs)
+    except PriceNotFound as exc:
+        model = kwargs["deployment"].profile.name
+        raise StudioError(
+            f"No price table applies to {model}, so the cost cannot be estimated. Ask an admin to add one.",
+            field_errors={"deployment": "No price table for this model."},
+        ) from exc
+
+
 def _request_params(request: LaunchRequest, plan, extra: dict) -> dict:
     params = {
         "model": request.deployment.model,
@@ -283,10 +296,10 @@ def job_launch(
     references: list[Variant] | None = None,
     mask_png: bytes | None = None,
     rerun_of: GenerationJob | None = None,
+    reference_uploads: list[bytes] | None = None,
 ) -> GenerationJob:
     """Create a job, reserve its estimated cost and enqueue it. Safety screening of the prompt runs in
     the task before anything is sent (and before any money is spent)."""
-    from .pricing import estimate_job_cost
     from .providers.routing import route_overrides
     from .tasks import job_run
 
@@ -294,6 +307,7 @@ def job_launch(
     workspace = draft.workspace
     require_role(actor, workspace, Role.MARKETER, action="generate images")
     references = references or []
+    reference_uploads = reference_uploads or []
     if missing := missing_variables(version):
         raise StudioError(
             "Fill in every template variable first: " + ", ".join(missing) + ".",
@@ -304,7 +318,7 @@ def job_launch(
         request=request,
         operation=operation,
         has_mask=mask_png is not None,
-        input_images=1 + len(references),
+        input_images=1 + len(references) + len(reference_uploads),
     )
     prompt = prompt_compose(version=version, locale=request.locale, instruction=instruction)
     if len(prompt) > 32000:
@@ -312,14 +326,14 @@ def job_launch(
             "The prompt is too long (over 32,000 characters including the brand style).",
             field_errors={"text": "Shorten the draft."},
         )
-    estimate = estimate_job_cost(
+    estimate = _estimate(
         deployment=request.deployment,
         quality=request.quality,
         width=plan.width,
         height=plan.height,
         n=request.n,
         prompt=prompt,
-        input_images=(1 + len(references)) if base_variant else 0,
+        input_images=(1 + len(references) + len(reference_uploads)) if base_variant else 0,
     )
     _reserve_budget(campaign=draft.campaign, amount=estimate.amount)
     job = GenerationJob(
@@ -348,6 +362,9 @@ def job_launch(
         reserved_cost=estimate.amount,
         status=JobStatus.QUEUED,
     )
+    for data in reference_uploads:
+        sha = hashlib.sha256(data).hexdigest()
+        job.reference_uploads.append(_store_image(workspace.slug, "references", sha, "png", data))
     if mask_png is not None:
         job.mask.save(f"mask-{hashlib.sha256(mask_png).hexdigest()[:16]}.png", ContentFile(mask_png), save=False)
     job.full_clean(exclude=["reference_variants"])
@@ -391,6 +408,7 @@ def variant_edit(
     references: list[Variant] | None = None,
     locale: str = "",
     operation: str | None = None,
+    reference_uploads: list[bytes] | None = None,
 ) -> GenerationJob:
     """Start an edit of ``variant``. The result is a new variant whose parents are the base (and any
     references); the base itself never changes."""
@@ -421,6 +439,7 @@ def variant_edit(
         instruction=instruction.strip(),
         references=references,
         mask_png=mask_png,
+        reference_uploads=reference_uploads,
     )
 
 
@@ -552,8 +571,8 @@ def job_execute(*, job_id: int) -> GenerationJob:
     from approvals.safety import provider_filters_record
     from approvals.services import reviews_supersede
 
-    from .pricing import cost_of_usage, price_for
-    from .providers import ProviderError, get_provider
+    from .pricing import PriceNotFound, cost_of_usage, price_for
+    from .providers import ErrorKind, ProviderError, get_provider
     from .sizing import check_returned_size
 
     job = GenerationJob.objects.select_related("deployment__profile", "workspace", "draft_version__draft").get(
@@ -582,6 +601,17 @@ def job_execute(*, job_id: int) -> GenerationJob:
         job.error_message = ""
         job.save(update_fields=["status", "attempts", "progress", "started_at", "error_message"])
 
+    try:
+        price = price_for(model_name=job.deployment.profile.name, provider=job.deployment.provider)
+    except PriceNotFound:
+        return _job_provider_failed(
+            job_id=job_id,
+            error=ProviderError(
+                f"No price table applies to {job.deployment.profile.name}: ask an admin to add one before generating.",
+                kind=ErrorKind.FATAL,
+                code="no_price",
+            ),
+        )
     kind, provider_request = _provider_request(job)
     provider = get_provider(job.deployment)
     started = time.monotonic()
@@ -599,7 +629,6 @@ def job_execute(*, job_id: int) -> GenerationJob:
         thumb = _store_image(job.workspace.slug, "thumbs", sha, "webp", _thumbnail(image.data))
         stored.append((index, image, sha, path, thumb))
 
-    price = price_for(model_name=job.deployment.profile.name, provider=job.deployment.provider)
     actual = cost_of_usage(result.usage, price).quantize(COST_QUANTUM)
     with transaction.atomic():
         job = (
@@ -855,14 +884,13 @@ def job_rerun(*, actor, job: GenerationJob) -> GenerationJob:
     """Run ``job`` again exactly: same deployment, parameters, planned size, prompt and inputs. The result
     is a new sibling (same parents), never an overwrite. Budget is reserved again from the original estimate
     re-computed today, since prices may have changed."""
-    from .pricing import estimate_job_cost
     from .tasks import job_run
 
     require_role(actor, job.workspace, Role.MARKETER, action="re-run generations")
     if not job.deployment.active:
         raise StudioError("The deployment this was made with is no longer active; edit it with another one instead.")
     references = list(job.reference_variants.order_by("pk"))
-    estimate = estimate_job_cost(
+    estimate = _estimate(
         deployment=job.deployment,
         quality=job.params.get("quality", "auto"),
         width=job.planned_width,

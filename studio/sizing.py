@@ -65,7 +65,7 @@ class SizePlan:
 
 
 def _ratio_label(width: int, height: int) -> str:
-    """"4:1" for simple ratios, "1.91:1" otherwise (a marketer reads 300:157 as noise)."""
+    """ "4:1" for simple ratios, "1.91:1" otherwise (a marketer reads 300:157 as noise)."""
     frac = Fraction(width, height)
     if frac.numerator <= 32 and frac.denominator <= 32:
         return f"{frac.numerator}:{frac.denominator}"
@@ -161,8 +161,11 @@ def _choose_flexible(profile, target_w: int, target_h: int) -> tuple[int, int, s
     def covers(c: tuple[int, int]) -> bool:
         return c[0] >= math.floor(ideal_w) and c[1] >= math.floor(ideal_h)
 
-    exact = [c for c in candidates if Fraction(c[0], c[1]) == aspect
-             and abs(math.log(size_ratio(c))) <= math.log(1 + EXACT_ASPECT_SLACK)]
+    exact = [
+        c
+        for c in candidates
+        if Fraction(c[0], c[1]) == aspect and abs(math.log(size_ratio(c))) <= math.log(1 + EXACT_ASPECT_SLACK)
+    ]
     if growing:
         exact = [c for c in exact if covers(c)] or exact
     if exact:
@@ -216,8 +219,11 @@ def plan_size(*, target_width: int, target_height: int, profile) -> SizePlan:
         lead = f"{target} is not one of the model's standard sizes" if target not in profile.fixed_sizes else ""
     elif crop:
         limit = Fraction(profile.max_aspect).limit_denominator(1000)
-        lead = (f"{target} is wider than {limit.numerator}:{limit.denominator}" if target_aspect > 1
-                else f"{target} is taller than {limit.denominator}:{limit.numerator}")
+        lead = (
+            f"{target} is wider than {limit.numerator}:{limit.denominator}"
+            if target_aspect > 1
+            else f"{target} is taller than {limit.denominator}:{limit.numerator}"
+        )
     elif reason == "budget":
         lead = f"{target} is over the {profile.max_pixels:,}-pixel budget"
     elif reason == "edge":
@@ -244,8 +250,15 @@ def plan_size(*, target_width: int, target_height: int, profile) -> SizePlan:
             sentence += " and " + steps[-1]
         notes.append(f"{lead}: {sentence}")
     return SizePlan(
-        target_width=tw, target_height=th, width=w, height=h, pixels=w * h, scale=scale, crop=crop,
-        crop_aspect=crop_aspect, notes=notes,
+        target_width=tw,
+        target_height=th,
+        width=w,
+        height=h,
+        pixels=w * h,
+        scale=scale,
+        crop=crop,
+        crop_aspect=crop_aspect,
+        notes=notes,
     )
 
 
@@ -254,8 +267,10 @@ def check_returned_size(plan: SizePlan, width: int, height: int) -> str | None:
     so the variant is flagged and its rendition is planned from the real pixels."""
     if (width, height) == (plan.width, plan.height):
         return None
-    return (f"The service returned {width}x{height} instead of the planned {plan.width}x{plan.height}; "
-            f"the exact {plan.target_width}x{plan.target_height} output is made from the real image.")
+    return (
+        f"The service returned {width}x{height} instead of the planned {plan.width}x{plan.height}; "
+        f"the exact {plan.target_width}x{plan.target_height} output is made from the real image."
+    )
 
 
 _SAVE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
@@ -296,7 +311,9 @@ def smallest_size(profile) -> tuple[int, int]:
         if not profile_accepts(profile, w, h):
             continue
         if best is None or (w * h, round(abs(math.log(w / h)), 9), -w) < (
-            best[0] * best[1], round(abs(math.log(best[0] / best[1])), 9), -best[0]
+            best[0] * best[1],
+            round(abs(math.log(best[0] / best[1])), 9),
+            -best[0],
         ):
             best = (w, h)
     if best is None:

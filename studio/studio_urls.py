@@ -15,4 +15,8 @@ urlpatterns = [
     path("w/<slug:slug>/jobs/<int:pk>/", views.job_status, name="job_status"),
     path("w/<slug:slug>/variants/<int:pk>/", views.variant_detail, name="variant"),
     path("w/<slug:slug>/variants/<int:pk>/edit/", views.variant_edit, name="variant_edit"),
+    path("w/<slug:slug>/variants/<int:pk>/compare/", views.compare, name="compare"),
+    path("w/<slug:slug>/variants/<int:pk>/localise/", views.variant_localise, name="variant_localise"),
+    path("w/<slug:slug>/drafts/<int:pk>/tree/", views.draft_tree, name="draft_tree"),
+    path("w/<slug:slug>/jobs/<int:pk>/rerun/", views.job_rerun, name="job_rerun"),
 ]

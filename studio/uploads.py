@@ -410,7 +410,9 @@ def _to_srgb(im: Image.Image) -> Image.Image:
     if icc and im.mode in ("RGB", "RGBA", "CMYK"):
         try:
             converted = ImageCms.profileToProfile(
-                im, ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"),
+                im,
+                ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                ImageCms.createProfile("sRGB"),
                 outputMode="RGB" if im.mode == "CMYK" else im.mode,
             )
         except (ImageCms.PyCMSError, OSError, ValueError):
@@ -456,7 +458,10 @@ def validate_image_upload(data: bytes, *, max_bytes: int | None = None, max_pixe
     limit = min(max_pixels, global_limit) if max_pixels is not None else global_limit
     max_bytes = int(settings.IMPRIMATUR_MAX_UPLOAD_BYTES) if max_bytes is None else max_bytes
     structure = _inspect(
-        data, max_bytes=max_bytes, max_pixels=limit, allowed=(FORMAT_PNG, FORMAT_JPEG, FORMAT_WEBP),
+        data,
+        max_bytes=max_bytes,
+        max_pixels=limit,
+        allowed=(FORMAT_PNG, FORMAT_JPEG, FORMAT_WEBP),
         wrong_type=("This file is not a PNG, JPEG or WebP image", "it looks like"),
     )
     im = _decode(data, structure)
@@ -502,8 +507,11 @@ def validate_mask(data: bytes, *, width: int, height: int) -> bytes:
             f"The mask file is {_human_bytes(len(data))}; masks must be smaller than 4 MB.", code="too_big"
         )
     structure = _inspect(
-        data, max_bytes=MASK_MAX_BYTES - 1, max_pixels=int(settings.IMPRIMATUR_MAX_IMAGE_PIXELS),
-        allowed=(FORMAT_PNG,), wrong_type=("The mask must be a PNG image", "this file looks like"),
+        data,
+        max_bytes=MASK_MAX_BYTES - 1,
+        max_pixels=int(settings.IMPRIMATUR_MAX_IMAGE_PIXELS),
+        allowed=(FORMAT_PNG,),
+        wrong_type=("The mask must be a PNG image", "this file looks like"),
     )
     if (structure.width, structure.height) != (width, height):
         raise UploadRejected(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -259,39 +259,57 @@ def variant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 def _variant_context(request, workspace, variant: Variant, *, edit_form=None, edit_error="") -> dict:
-    from approvals.models import SafetyAssessment
+    from approvals.safety.selectors import safety_panel_context
 
-    assessments = list(SafetyAssessment.objects.filter(variant=variant).order_by("pk")) + list(
-        SafetyAssessment.objects.filter(job=variant.job_id, variant__isnull=True).order_by("pk")
-    )
     return {
         **_role_context(request.user, workspace),
+        **safety_panel_context(variant=variant, verdict=variant.safety_verdict),
         "variant": variant,
         "job": variant.job,
         "lineage": selectors.variant_lineage(variant=variant),
         "children": variant.children.order_by("pk"),
-        "edit_form": edit_form or EditForm(),
+        "edit_form": edit_form or EditForm(workspace=workspace, exclude_variant=variant),
+        "localisable_locales": [loc for loc in (variant.job.draft_version.locale_copy or {}) if loc != variant.locale],
         "edit_error": edit_error,
-        "assessments": assessments,
         "open_review": variant.reviews.filter(status="open").first(),
         "publications": variant.publications.select_related("target_format"),
+        "hosted_screeners": bool(workspace.safety_screeners),
     }
 
 
 @login_required
 @require_POST
 def variant_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Instruction edit, optionally with a painted mask and reference images. The mask and uploads are
+    checked by content (size, format, bombs) before anything is stored or sent."""
+    from .uploads import MASK_MAX_BYTES, UploadRejected, decode_data_url, validate_mask, validate_uploaded_file
+
     workspace = workspace_for_user(request.user, slug)
     variant = selectors.variant_get(workspace=workspace, pk=pk)
-    form = EditForm(request.POST)
+    form = EditForm(request.POST, request.FILES, workspace=workspace, exclude_variant=variant)
     error = ""
     if form.is_valid():
         try:
+            mask_png = None
+            if form.cleaned_data["mask"]:
+                mask_png = validate_mask(
+                    decode_data_url(form.cleaned_data["mask"], max_bytes=MASK_MAX_BYTES),
+                    width=variant.width,
+                    height=variant.height,
+                )
+            uploads = [validate_uploaded_file(upload).data for upload in form.cleaned_data["reference_files"]]
             job = services.variant_edit(
-                actor=request.user, variant=variant, instruction=form.cleaned_data["instruction"]
+                actor=request.user,
+                variant=variant,
+                instruction=form.cleaned_data["instruction"],
+                mask_png=mask_png,
+                references=list(form.cleaned_data["reference_variants"]),
+                reference_uploads=uploads,
             )
-        except services.StudioError as exc:
+        except UploadRejected as exc:
             error = exc.message
+        except services.StudioError as exc:
+            error = exc.message + "".join(f" {message}" for message in exc.field_errors.values())
         except PermissionDenied as exc:
             error = str(exc)
         else:
@@ -300,8 +318,84 @@ def variant_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             if request.htmx:
                 return HttpResponseClientRedirect(url)
             return redirect(url)
+    else:
+        error = "Please fix the highlighted fields."
     context = _variant_context(request, workspace, variant, edit_form=form, edit_error=error)
     return render(request, "studio/variant.html", context, status=422)
+
+
+@login_required
+@require_GET
+def compare(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Compare two versions of the same draft: side by side, slider, pixel difference, synced zoom."""
+    workspace = workspace_for_user(request.user, slug)
+    left = selectors.variant_get(workspace=workspace, pk=pk)
+    other = request.GET.get("with", "")
+    candidates = list(left.draft.variants.exclude(pk=left.pk).order_by("-created_at")[:50])
+    if other.isdigit():
+        right = selectors.variant_get(workspace=workspace, pk=int(other))
+        if right.draft_id != left.draft_id:
+            raise Http404("Only versions of the same draft can be compared")
+    else:
+        right = left.parents.order_by("pk").first() or (candidates[0] if candidates else None)
+    return render(
+        request,
+        "studio/compare.html",
+        {
+            **_role_context(request.user, workspace),
+            "left": left,
+            "right": right,
+            "candidates": candidates,
+        },
+    )
+
+
+@login_required
+@require_GET
+def draft_tree(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    draft = selectors.draft_get(workspace=workspace, pk=pk)
+    return render(
+        request,
+        "studio/tree.html",
+        {
+            **_role_context(request.user, workspace),
+            "draft": draft,
+            "campaign": draft.campaign,
+            "roots": selectors.draft_tree(draft=draft),
+        },
+    )
+
+
+@login_required
+@require_POST
+def job_rerun(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    job = selectors.job_get(workspace=workspace, pk=pk)
+    try:
+        rerun = services.job_rerun(actor=request.user, job=job)
+    except (services.StudioError, PermissionDenied) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+        return redirect("studio:draft", slug=workspace.slug, pk=job.draft_version.draft_id)
+    messages.success(request, "Re-running with exactly the same settings: the result appears as a sibling.")
+    return redirect(
+        reverse("studio:draft", kwargs={"slug": workspace.slug, "pk": job.draft_version.draft_id}) + f"#job-{rerun.pk}"
+    )
+
+
+@login_required
+@require_POST
+def variant_localise(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    variant = selectors.variant_get(workspace=workspace, pk=pk)
+    locales = [loc for loc in request.POST.getlist("locales") if loc]
+    try:
+        jobs = services.variant_localise(actor=request.user, variant=variant, locales=locales)
+    except (services.StudioError, PermissionDenied) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+        return redirect("studio:variant", slug=workspace.slug, pk=variant.pk)
+    messages.success(request, f"Started {len(jobs)} localised version{'s' if len(jobs) != 1 else ''}.")
+    return redirect("studio:draft", slug=workspace.slug, pk=variant.draft_id)
 
 
 @login_required

@@ -62,7 +62,8 @@ class _UnknownProvider:
         raise ProviderError(
             f"The deployment {self.deployment.name} uses a provider this version does not support "
             f"({self.deployment.provider!r}); an admin must change it.",
-            kind=ErrorKind.FATAL, code="unknown_provider",
+            kind=ErrorKind.FATAL,
+            code="unknown_provider",
         )
 
     generate = _fail

@@ -43,15 +43,23 @@ def deployment_test_connection(*, deployment, http_client: httpx2.Client | None 
     try:
         result = get_provider(deployment, http_client=http_client).generate(request)
     except ProviderError as exc:
-        return ConnectionReport(ok=False, latency_ms=int((time.monotonic() - started) * 1000), requested_size=size,
-                                returned_size="", message=exc.user_message)
+        return ConnectionReport(
+            ok=False,
+            latency_ms=int((time.monotonic() - started) * 1000),
+            requested_size=size,
+            returned_size="",
+            message=exc.user_message,
+        )
     latency_ms = result.latency_ms or int((time.monotonic() - started) * 1000)
     image = result.images[0]
     returned = f"{image.width}x{image.height}"
     if returned != size:
-        message = (f"Connected, but the service returned {returned} when asked for {size}: sizes from this "
-                   "deployment will be re-planned from the real image.")
+        message = (
+            f"Connected, but the service returned {returned} when asked for {size}: sizes from this "
+            "deployment will be re-planned from the real image."
+        )
     else:
         message = f"Connected: {deployment.model} made a {returned} test image."
-    return ConnectionReport(ok=True, latency_ms=latency_ms, requested_size=size, returned_size=returned,
-                            message=message)
+    return ConnectionReport(
+        ok=True, latency_ms=latency_ms, requested_size=size, returned_size=returned, message=message
+    )

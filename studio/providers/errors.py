@@ -18,8 +18,15 @@ from typing import Any
 from .base import ErrorKind, ProviderError
 from .parsing import request_id_from
 
-SAFETY_CODES = frozenset({"moderation_blocked", "content_policy_violation", "contentfilter", "content_filter",
-                          "responsibleaipolicyviolation"})
+SAFETY_CODES = frozenset(
+    {
+        "moderation_blocked",
+        "content_policy_violation",
+        "contentfilter",
+        "content_filter",
+        "responsibleaipolicyviolation",
+    }
+)
 OUTPUT_HINTS = ("generated image", "output", "response was filtered")
 SUPPORTED_VALUES = re.compile(r"Supported values are:?\s*(.+?)\.?\s*$", re.IGNORECASE | re.DOTALL)
 
@@ -102,8 +109,13 @@ def _safety_error(error: dict[str, Any], *, status: int, request_id: str) -> Pro
     return ProviderError(
         f"The image service's safety system refused {what}{listed}. Nothing was charged; change the wording "
         "or ask compliance for help.",
-        kind=ErrorKind.BLOCKED, code=code or inner_code, status_code=status, stage=stage, categories=categories,
-        filter_results=filter_results, request_id=request_id,
+        kind=ErrorKind.BLOCKED,
+        code=code or inner_code,
+        status_code=status,
+        stage=stage,
+        categories=categories,
+        filter_results=filter_results,
+        request_id=request_id,
     )
 
 
@@ -114,8 +126,9 @@ def _bad_request_message(error: dict[str, Any], ctx: CallContext) -> str:
         supported = SUPPORTED_VALUES.search(message)
         if supported:
             accepted = supported.group(1).replace("'", "").strip()
-            return (f"The model refused the size {ctx.size}: it only accepts {accepted}. Re-plan the size for this "
-                    "model.")
+            return (
+                f"The model refused the size {ctx.size}: it only accepts {accepted}. Re-plan the size for this model."
+            )
         return f"The model refused the size {ctx.size}: {message or 'check the model capability profile.'}"
     return f"The image service rejected the request: {message or 'no reason given'}."
 
@@ -133,44 +146,74 @@ def map_status_error(*, status: int, response: Any, ctx: CallContext) -> Provide
         wait = f" It asked us to wait {retry_after:g} seconds." if retry_after is not None else ""
         return ProviderError(
             f"{ctx.provider_label} is busy (too many requests for this deployment).{wait}",
-            kind=ErrorKind.RETRYABLE, code=code or "rate_limited", status_code=status, retry_after=retry_after,
+            kind=ErrorKind.RETRYABLE,
+            code=code or "rate_limited",
+            status_code=status,
+            retry_after=retry_after,
             request_id=request_id,
         )
     if status >= 500 or status in (408, 409):
         return ProviderError(
             f"{ctx.provider_label} had a problem on its side (HTTP {status}).",
-            kind=ErrorKind.RETRYABLE, code=code or "server_error", status_code=status,
-            retry_after=retry_after_seconds(headers), request_id=request_id,
+            kind=ErrorKind.RETRYABLE,
+            code=code or "server_error",
+            status_code=status,
+            retry_after=retry_after_seconds(headers),
+            request_id=request_id,
         )
     if status == 401:
         if ctx.auth_mode == "entra":
-            message = ("The Entra ID sign-in was rejected: check that this identity has the Cognitive Services "
-                       "OpenAI User role on the resource.")
+            message = (
+                "The Entra ID sign-in was rejected: check that this identity has the Cognitive Services "
+                "OpenAI User role on the resource."
+            )
         else:
-            message = (f"The API key in {ctx.secret_env or 'the configured variable'} was rejected: check the key "
-                       "or the role assignment.")
-        return ProviderError(message, kind=ErrorKind.FATAL, code=code or "unauthorized", status_code=status,
-                             request_id=request_id)
+            message = (
+                f"The API key in {ctx.secret_env or 'the configured variable'} was rejected: check the key "
+                "or the role assignment."
+            )
+        return ProviderError(
+            message, kind=ErrorKind.FATAL, code=code or "unauthorized", status_code=status, request_id=request_id
+        )
     if status == 403:
         return ProviderError(
             f"{ctx.provider_label} refused access to {ctx.model}: check the role assignment, the key's "
             f"permissions ({ctx.secret_env or 'Entra ID'}) and the resource's network rules.",
-            kind=ErrorKind.FATAL, code=code or "forbidden", status_code=status, request_id=request_id,
+            kind=ErrorKind.FATAL,
+            code=code or "forbidden",
+            status_code=status,
+            request_id=request_id,
         )
     if status == 404:
         return ProviderError(
-            (f"No deployment named {ctx.model} at this endpoint ({ctx.endpoint}): check the deployment name, the "
-             "endpoint URL and the API version.") if ctx.azure else
-            (f"No model named {ctx.model} at this endpoint ({ctx.endpoint}): check the model name and the base "
-             "URL."),
-            kind=ErrorKind.FATAL, code=code or "not_found", status_code=status, request_id=request_id,
+            (
+                f"No deployment named {ctx.model} at this endpoint ({ctx.endpoint}): check the deployment name, the "
+                "endpoint URL and the API version."
+            )
+            if ctx.azure
+            else (
+                f"No model named {ctx.model} at this endpoint ({ctx.endpoint}): check the model name and the base URL."
+            ),
+            kind=ErrorKind.FATAL,
+            code=code or "not_found",
+            status_code=status,
+            request_id=request_id,
         )
     if status == 413:
-        return ProviderError("The images sent were too large for the service (each must be under 50 MB).",
-                             kind=ErrorKind.FATAL, code=code or "too_large", status_code=status,
-                             request_id=request_id)
-    return ProviderError(_bad_request_message(error, ctx), kind=ErrorKind.FATAL, code=code or f"http_{status}",
-                         status_code=status, request_id=request_id)
+        return ProviderError(
+            "The images sent were too large for the service (each must be under 50 MB).",
+            kind=ErrorKind.FATAL,
+            code=code or "too_large",
+            status_code=status,
+            request_id=request_id,
+        )
+    return ProviderError(
+        _bad_request_message(error, ctx),
+        kind=ErrorKind.FATAL,
+        code=code or f"http_{status}",
+        status_code=status,
+        request_id=request_id,
+    )
 
 
 def map_sdk_exception(exc: Exception, ctx: CallContext) -> ProviderError:
@@ -180,17 +223,21 @@ def map_sdk_exception(exc: Exception, ctx: CallContext) -> ProviderError:
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError(
             f"{ctx.provider_label} did not answer within {ctx.timeout:g} seconds.",
-            kind=ErrorKind.RETRYABLE, code="timeout",
+            kind=ErrorKind.RETRYABLE,
+            code="timeout",
         )
     if isinstance(exc, openai.APIConnectionError):
         return ProviderError(
             f"Could not reach {ctx.provider_label} at {ctx.endpoint}: check the endpoint URL and the network.",
-            kind=ErrorKind.RETRYABLE, code="connection_error",
+            kind=ErrorKind.RETRYABLE,
+            code="connection_error",
         )
     if isinstance(exc, openai.APIStatusError):
         return map_status_error(status=exc.status_code, response=exc.response, ctx=ctx)
     if isinstance(exc, openai.APIResponseValidationError | ValueError):
-        return ProviderError(f"{ctx.provider_label} sent an answer we could not read; nothing was saved.",
-                             kind=ErrorKind.MALFORMED, code="malformed_response")
-    return ProviderError(f"{ctx.provider_label} failed unexpectedly: {exc}", kind=ErrorKind.FATAL,
-                         code="unexpected")
+        return ProviderError(
+            f"{ctx.provider_label} sent an answer we could not read; nothing was saved.",
+            kind=ErrorKind.MALFORMED,
+            code="malformed_response",
+        )
+    return ProviderError(f"{ctx.provider_label} failed unexpectedly: {exc}", kind=ErrorKind.FATAL, code="unexpected")

@@ -18,6 +18,7 @@ header, or an Entra ID bearer token from azure-identity (imported only when need
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import os
 import threading
@@ -75,7 +76,7 @@ def _file(name: str, data: bytes) -> tuple[str, bytes, str]:
     return (f"{name}.{extension}", data, mime)
 
 
-class HostedImagesProvider:
+class HostedImagesProvider(abc.ABC):
     """Shared request building, calling and parsing; subclasses build the SDK client."""
 
     label = "Image service"
@@ -92,14 +93,16 @@ class HostedImagesProvider:
             raise ProviderError(
                 f"The deployment {self.deployment.name} does not name the environment variable holding its API "
                 "key; an admin must set it.",
-                kind=ErrorKind.FATAL, code="missing_secret",
+                kind=ErrorKind.FATAL,
+                code="missing_secret",
             )
         value = os.environ.get(name, "")
         if not value:
             raise ProviderError(
                 f"The environment variable {name} is not set on the server, so the deployment "
                 f"{self.deployment.name} has no API key. Ask an admin to set {name}.",
-                kind=ErrorKind.FATAL, code="missing_secret",
+                kind=ErrorKind.FATAL,
+                code="missing_secret",
             )
         return value
 
@@ -110,23 +113,30 @@ class HostedImagesProvider:
             raise ProviderError(
                 f"The deployment {self.deployment.name} signs in with Entra ID, but the azure-identity package is "
                 "not installed on the server. Install azure-identity or switch the deployment to an API key.",
-                kind=ErrorKind.FATAL, code="entra_unavailable",
+                kind=ErrorKind.FATAL,
+                code="entra_unavailable",
             ) from exc
         if ENTRA_SCOPE not in _entra_providers:
             _entra_providers[ENTRA_SCOPE] = get_bearer_token_provider(DefaultAzureCredential(), ENTRA_SCOPE)
         return _entra_providers[ENTRA_SCOPE]
 
+    @abc.abstractmethod
     def _client(self) -> openai.OpenAI:
-        raise ProviderError("This provider cannot make calls.", kind=ErrorKind.FATAL)
+        """The SDK client for one call, built with the secret read now (never cached)."""
 
     def _extra_headers(self) -> dict[str, Any]:
         return {}
 
     def _context(self, size: str) -> CallContext:
         return CallContext(
-            provider_label=self.label, model=self.deployment.model, endpoint=self._endpoint_label(),
-            secret_env=self.deployment.secret_env, auth_mode=self.deployment.auth_mode, size=size,
-            timeout=float(settings.IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS), azure=False,
+            provider_label=self.label,
+            model=self.deployment.model,
+            endpoint=self._endpoint_label(),
+            secret_env=self.deployment.secret_env,
+            auth_mode=self.deployment.auth_mode,
+            size=size,
+            timeout=float(settings.IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS),
+            azure=False,
         )
 
     def _endpoint_label(self) -> str:
@@ -167,22 +177,30 @@ class HostedImagesProvider:
         if not 1 <= len(request.images) <= self.profile.max_input_images:
             raise ProviderError(
                 f"An edit takes 1 to {self.profile.max_input_images} images; {len(request.images)} were given.",
-                kind=ErrorKind.FATAL, code="bad_images",
+                kind=ErrorKind.FATAL,
+                code="bad_images",
             )
         params = self._common(request)
         params["image"] = [_file(f"image-{i}", data) for i, data in enumerate(request.images)]
         if request.mask is not None:
             if not self.profile.supports_mask:
-                raise ProviderError(f"{self.profile.name} cannot edit part of an image: remove the mask.",
-                                    kind=ErrorKind.FATAL, code="mask_unsupported")
+                raise ProviderError(
+                    f"{self.profile.name} cannot edit part of an image: remove the mask.",
+                    kind=ErrorKind.FATAL,
+                    code="mask_unsupported",
+                )
             params["mask"] = ("mask.png", request.mask, "image/png")
         if request.markup is not None:
             if request.mask is not None:
-                raise ProviderError("Use either a mask or a markup sketch, not both.", kind=ErrorKind.FATAL,
-                                    code="markup_with_mask")
+                raise ProviderError(
+                    "Use either a mask or a markup sketch, not both.", kind=ErrorKind.FATAL, code="markup_with_mask"
+                )
             if not self.profile.supports_markup:
-                raise ProviderError(f"{self.profile.name} does not take markup sketches.", kind=ErrorKind.FATAL,
-                                    code="markup_unsupported")
+                raise ProviderError(
+                    f"{self.profile.name} does not take markup sketches.",
+                    kind=ErrorKind.FATAL,
+                    code="markup_unsupported",
+                )
             params["markup"] = ("markup.png", request.markup, "image/png")
         # input_fidelity is a tuning hint only some models know (never gpt-image-2): omit it elsewhere.
         if request.input_fidelity and self.profile.supports_input_fidelity:
@@ -206,8 +224,11 @@ class HostedImagesProvider:
         except openai.OpenAIError as exc:
             raise map_sdk_exception(exc, ctx) from exc
         except ValueError as exc:
-            raise ProviderError(f"{self.label} sent an answer we could not read; nothing was saved.",
-                                kind=ErrorKind.MALFORMED, code="malformed_response") from exc
+            raise ProviderError(
+                f"{self.label} sent an answer we could not read; nothing was saved.",
+                kind=ErrorKind.MALFORMED,
+                code="malformed_response",
+            ) from exc
         latency_ms = int((time.monotonic() - started) * 1000)
         request_id = request_id_from(raw.headers)
         try:
@@ -216,8 +237,14 @@ class HostedImagesProvider:
             exc.request_id = request_id
             raise
         meta["url"] = str(raw.http_response.request.url).split("?", 1)[0]
-        return ProviderResult(images=images, usage=usage, request_id=request_id, latency_ms=latency_ms,
-                              prompt_filter_results=prompt_filters, raw_meta=meta)
+        return ProviderResult(
+            images=images,
+            usage=usage,
+            request_id=request_id,
+            latency_ms=latency_ms,
+            prompt_filter_results=prompt_filters,
+            raw_meta=meta,
+        )
 
     def generate(self, request: GenerationRequest) -> ProviderResult:
         return self._call("generate", self.generation_params(request), request)
@@ -260,16 +287,23 @@ class AzureOpenAIProvider(HostedImagesProvider):
     def _client(self) -> openai.OpenAI:
         endpoint = self._endpoint_label()
         if not endpoint:
-            raise ProviderError(f"The deployment {self.deployment.name} has no endpoint URL; an admin must set it.",
-                                kind=ErrorKind.FATAL, code="missing_endpoint")
+            raise ProviderError(
+                f"The deployment {self.deployment.name} has no endpoint URL; an admin must set it.",
+                kind=ErrorKind.FATAL,
+                code="missing_endpoint",
+            )
         if self.deployment.azure_surface == "deployments":
             auth: dict[str, Any] = (
-                {"azure_ad_token_provider": self._entra_token_provider()} if self._entra
+                {"azure_ad_token_provider": self._entra_token_provider()}
+                if self._entra
                 else {"api_key": self._secret()}
             )
             return openai.AzureOpenAI(
-                azure_endpoint=endpoint, azure_deployment=self.deployment.model,
-                api_version=self.deployment.api_version or "2025-04-01-preview", **auth, **self._sdk_kwargs(),
+                azure_endpoint=endpoint,
+                azure_deployment=self.deployment.model,
+                api_version=self.deployment.api_version or "2025-04-01-preview",
+                **auth,
+                **self._sdk_kwargs(),
             )
         base_url = f"{endpoint}/openai/v1"
         if self._entra:

@@ -43,12 +43,24 @@ SCRIPT_FONTS: dict[str, tuple[str, ...]] = {
     "Hebrew": ("NotoSansHebrew-Regular.ttf",),
 }
 SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
-    (0x0590, 0x05FF, "Hebrew"), (0x0600, 0x06FF, "Arabic"), (0x0900, 0x097F, "Devanagari"),
-    (0x0980, 0x09FF, "Bengali"), (0x0A00, 0x0A7F, "Gurmukhi"), (0x0A80, 0x0AFF, "Gujarati"),
-    (0x0B80, 0x0BFF, "Tamil"), (0x0C00, 0x0C7F, "Telugu"), (0x0C80, 0x0CFF, "Kannada"),
-    (0x0D00, 0x0D7F, "Malayalam"), (0x0E00, 0x0E7F, "Thai"), (0x1100, 0x11FF, "CJK"),
-    (0x3000, 0x30FF, "CJK"), (0x3130, 0x318F, "CJK"), (0x3400, 0x9FFF, "CJK"), (0xAC00, 0xD7AF, "CJK"),
-    (0xF900, 0xFAFF, "CJK"), (0xFF00, 0xFFEF, "CJK"),
+    (0x0590, 0x05FF, "Hebrew"),
+    (0x0600, 0x06FF, "Arabic"),
+    (0x0900, 0x097F, "Devanagari"),
+    (0x0980, 0x09FF, "Bengali"),
+    (0x0A00, 0x0A7F, "Gurmukhi"),
+    (0x0A80, 0x0AFF, "Gujarati"),
+    (0x0B80, 0x0BFF, "Tamil"),
+    (0x0C00, 0x0C7F, "Telugu"),
+    (0x0C80, 0x0CFF, "Kannada"),
+    (0x0D00, 0x0D7F, "Malayalam"),
+    (0x0E00, 0x0E7F, "Thai"),
+    (0x1100, 0x11FF, "CJK"),
+    (0x3000, 0x30FF, "CJK"),
+    (0x3130, 0x318F, "CJK"),
+    (0x3400, 0x9FFF, "CJK"),
+    (0xAC00, 0xD7AF, "CJK"),
+    (0xF900, 0xFAFF, "CJK"),
+    (0xFF00, 0xFFEF, "CJK"),
 )
 CJK_INDEX = {"ja": 0, "ko": 1, "zh-cn": 2, "zh-hans": 2, "zh": 2, "zh-tw": 3, "zh-hant": 3, "zh-hk": 4}
 COPY_LINE = re.compile(r'^In-image text \(([^)]*)\):\s*"(.*)"\s*$', re.MULTILINE)
@@ -103,8 +115,11 @@ def _font(script: str, size: int, locale: str = "") -> ImageFont.FreeTypeFont | 
     if path is None and script != "Latin":
         path = None  # no font for this script: Pillow's default draws what it can
     if path:
-        index = CJK_INDEX.get(locale.lower(), CJK_INDEX.get(locale.lower().split("-")[0], 0)) if path.endswith(
-            ".ttc") else 0
+        index = (
+            CJK_INDEX.get(locale.lower(), CJK_INDEX.get(locale.lower().split("-")[0], 0))
+            if path.endswith(".ttc")
+            else 0
+        )
         try:
             return ImageFont.truetype(path, size=size, index=index)
         except OSError:
@@ -123,11 +138,15 @@ def offline_font_coverage() -> str:
     if not missing:
         text = "The offline renderer has fonts for Latin, CJK and Indic scripts (and Thai, Arabic, Hebrew)."
     elif "Latin" in missing and len(missing) == len(SCRIPT_FONTS):
-        text = ("No fonts were found on this server: offline previews use Pillow's small built-in font, and text in "
-                "non-Latin scripts shows as boxes. Install fonts-noto-core and fonts-noto-cjk.")
+        text = (
+            "No fonts were found on this server: offline previews use Pillow's small built-in font, and text in "
+            "non-Latin scripts shows as boxes. Install fonts-noto-core and fonts-noto-cjk."
+        )
     else:
-        text = (f"Offline previews cannot draw {', '.join(missing)} text on this server (it shows as boxes); "
-                "install fonts-noto-core and fonts-noto-cjk.")
+        text = (
+            f"Offline previews cannot draw {', '.join(missing)} text on this server (it shows as boxes); "
+            "install fonts-noto-core and fonts-noto-cjk."
+        )
     if not shaping:
         text += " Complex scripts such as Devanagari are drawn without proper shaping (libraqm is missing)."
     return text
@@ -179,8 +198,9 @@ def _line_height(font) -> int:
     return max(1, int((box[3] - box[1]) * 1.35))
 
 
-def _text_block(draw: ImageDraw.ImageDraw, lines: list[str], font, *, box: tuple[int, int, int, int],
-                fill, align: str = "center") -> None:
+def _text_block(
+    draw: ImageDraw.ImageDraw, lines: list[str], font, *, box: tuple[int, int, int, int], fill, align: str = "center"
+) -> None:
     left, top, right, bottom = box
     height = _line_height(font)
     y = top + max(0, (bottom - top - height * len(lines)) // 2)
@@ -201,8 +221,17 @@ def _shade(img: Image.Image, box: tuple[int, int, int, int], colour=(0, 0, 0), o
     img.paste(Image.blend(region, overlay, opacity), (left, top))
 
 
-def _fit_text(text: str, script: str, locale: str, *, max_width: float, max_height: float, start: int,
-              minimum: int, max_lines: int):
+def _fit_text(
+    text: str,
+    script: str,
+    locale: str,
+    *,
+    max_width: float,
+    max_height: float,
+    start: int,
+    minimum: int,
+    max_lines: int,
+):
     size = start
     while True:
         font = _font(script, size, locale)
@@ -248,8 +277,16 @@ def _background(width: int, height: int, rng: random.Random, palette, transparen
     if transparent:
         return Image.new("RGBA", (width, height), (0, 0, 0, 0))
     gradient = Image.linear_gradient("L")
-    gradient = gradient.transpose(rng.choice([Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180,
-                                              Image.Transpose.ROTATE_270, Image.Transpose.FLIP_LEFT_RIGHT]))
+    gradient = gradient.transpose(
+        rng.choice(
+            [
+                Image.Transpose.ROTATE_90,
+                Image.Transpose.ROTATE_180,
+                Image.Transpose.ROTATE_270,
+                Image.Transpose.FLIP_LEFT_RIGHT,
+            ]
+        )
+    )
     gradient = gradient.resize((width, height), Image.Resampling.BILINEAR)
     first, second = rng.sample(list(palette), 2)
     return ImageOps.colorize(gradient, first, second)
@@ -272,8 +309,10 @@ def _shapes(img: Image.Image, rng: random.Random, palette) -> None:
             draw.rounded_rectangle((cx - r, cy - r * 0.6, cx + r, cy + r * 0.6), radius=int(r / 4), fill=colour)
         else:
             angle = rng.uniform(0, math.tau)
-            points = [(cx + r * math.cos(angle + k * math.tau / 3), cy + r * math.sin(angle + k * math.tau / 3))
-                      for k in range(3)]
+            points = [
+                (cx + r * math.cos(angle + k * math.tau / 3), cy + r * math.sin(angle + k * math.tau / 3))
+                for k in range(3)
+            ]
             draw.polygon(points, fill=colour)
 
 
@@ -281,28 +320,51 @@ def _draw_copy(img: Image.Image, copy: str, locale: str) -> None:
     w, h = img.size
     script = script_of(copy)
     top, bottom = int(h * 0.30), int(h * 0.62)
-    font, lines = _fit_text(copy, script, locale, max_width=w * 0.84, max_height=(bottom - top) * 0.9,
-                            start=max(14, int(min(w, h) / 8)), minimum=12, max_lines=4)
+    font, lines = _fit_text(
+        copy,
+        script,
+        locale,
+        max_width=w * 0.84,
+        max_height=(bottom - top) * 0.9,
+        start=max(14, int(min(w, h) / 8)),
+        minimum=12,
+        max_lines=4,
+    )
     block = _line_height(font) * len(lines)
     mid = (top + bottom) // 2
     box = (int(w * 0.05), mid - block // 2 - int(h * 0.02), int(w * 0.95), mid + block // 2 + int(h * 0.02))
     _shade(img, box, opacity=0.6)
-    _text_block(ImageDraw.Draw(img), lines, font, box=box, fill=(255, 255, 255, 255) if img.mode == "RGBA"
-                else (255, 255, 255))
+    _text_block(
+        ImageDraw.Draw(img), lines, font, box=box, fill=(255, 255, 255, 255) if img.mode == "RGBA" else (255, 255, 255)
+    )
 
 
-def _draw_caption(img: Image.Image, text: str, *, top_fraction: float, bottom_fraction: float,
-                  max_lines: int, opacity: float = 0.55) -> None:
+def _draw_caption(
+    img: Image.Image, text: str, *, top_fraction: float, bottom_fraction: float, max_lines: int, opacity: float = 0.55
+) -> None:
     if not text.strip():
         return
     w, h = img.size
     top, bottom = int(h * top_fraction), int(h * bottom_fraction)
     script = script_of(text)
-    font, lines = _fit_text(text[:600], script, "", max_width=w * 0.9, max_height=(bottom - top) * 0.9,
-                            start=max(11, int(min(w, h) / 28)), minimum=10, max_lines=max_lines)
+    font, lines = _fit_text(
+        text[:600],
+        script,
+        "",
+        max_width=w * 0.9,
+        max_height=(bottom - top) * 0.9,
+        start=max(11, int(min(w, h) / 28)),
+        minimum=10,
+        max_lines=max_lines,
+    )
     _shade(img, (0, top, w, bottom), opacity=opacity)
-    _text_block(ImageDraw.Draw(img), lines, font, box=(int(w * 0.05), top, int(w * 0.95), bottom),
-                fill=(255, 255, 255, 255) if img.mode == "RGBA" else (255, 255, 255))
+    _text_block(
+        ImageDraw.Draw(img),
+        lines,
+        font,
+        box=(int(w * 0.05), top, int(w * 0.95), bottom),
+        fill=(255, 255, 255, 255) if img.mode == "RGBA" else (255, 255, 255),
+    )
 
 
 def _label(img: Image.Image, text: str) -> None:
@@ -331,8 +393,11 @@ def _encode(img: Image.Image, output_format: str, compression: int | None) -> tu
 def _parse_size(size: str) -> tuple[int, int]:
     w, _, h = (size or "").lower().partition("x")
     if not (w.isdigit() and h.isdigit()) or int(w) < 16 or int(h) < 16 or int(w) * int(h) > 40_000_000:
-        raise ProviderError(f"The offline renderer cannot draw at {size!r}; give a size like 1024x1024.",
-                            kind=ErrorKind.FATAL, code="invalid_size")
+        raise ProviderError(
+            f"The offline renderer cannot draw at {size!r}; give a size like 1024x1024.",
+            kind=ErrorKind.FATAL,
+            code="invalid_size",
+        )
     return int(w), int(h)
 
 
@@ -373,15 +438,20 @@ class OfflineProvider:
             output_image_tokens=self._output_tokens(quality, width, height) * n,
         )
 
-    def _result(self, images: list[GeneratedImage], usage: Usage, started: float, key: str,
-                size: str) -> ProviderResult:
+    def _result(
+        self, images: list[GeneratedImage], usage: Usage, started: float, key: str, size: str
+    ) -> ProviderResult:
         return ProviderResult(
-            images=images, usage=usage, request_id=f"offline-{hashlib.sha256(key.encode()).hexdigest()[:16]}",
-            latency_ms=int((time.monotonic() - started) * 1000), raw_meta={"size": size, "renderer": "offline"},
+            images=images,
+            usage=usage,
+            request_id=f"offline-{hashlib.sha256(key.encode()).hexdigest()[:16]}",
+            latency_ms=int((time.monotonic() - started) * 1000),
+            raw_meta={"size": size, "renderer": "offline"},
         )
 
-    def render(self, *, prompt: str, width: int, height: int, seed: int, index: int,
-               transparent: bool = False) -> Image.Image:
+    def render(
+        self, *, prompt: str, width: int, height: int, seed: int, index: int, transparent: bool = False
+    ) -> Image.Image:
         """One generated image (exposed for previews and tests)."""
         parts = split_prompt(prompt)
         look = _rng("look", parts["body"] or prompt)
@@ -401,8 +471,14 @@ class OfflineProvider:
         transparent = request.background == "transparent" and request.output_format in ("png", "webp")
         images = []
         for index in range(max(1, request.n)):
-            img = self.render(prompt=request.prompt, width=width, height=height, seed=request.seed, index=index,
-                              transparent=transparent)
+            img = self.render(
+                prompt=request.prompt,
+                width=width,
+                height=height,
+                seed=request.seed,
+                index=index,
+                transparent=transparent,
+            )
             data, fmt = _encode(img, request.output_format, request.output_compression)
             images.append(GeneratedImage(data=data, width=width, height=height, format=fmt))
         usage = self._usage(request.prompt, request.quality, width, height, len(images))
@@ -414,7 +490,9 @@ class OfflineProvider:
         if mask.size != base.size:
             raise ProviderError(
                 f"The mask is {mask.width}x{mask.height} but the image is {base.width}x{base.height}; they must "
-                "be the same size.", kind=ErrorKind.FATAL, code="mask_size_mismatch",
+                "be the same size.",
+                kind=ErrorKind.FATAL,
+                code="mask_size_mismatch",
             )
         alpha = mask.getchannel("A") if "A" in mask.getbands() else mask.convert("L")
         region = alpha.point(lambda a: 255 if a == 0 else 0)
@@ -427,8 +505,9 @@ class OfflineProvider:
         width, height = _parse_size(request.size)
         parts = split_prompt(request.prompt)
         instruction = parts["instruction"] or parts["body"] or request.prompt
-        originals = [_open(data, "image" if i == 0 else f"reference image {i}") for i, data in
-                     enumerate(request.images)]
+        originals = [
+            _open(data, "image" if i == 0 else f"reference image {i}") for i, data in enumerate(request.images)
+        ]
         source = originals[0]
         base = ImageOps.fit(source.convert("RGB"), (width, height), method=Image.Resampling.LANCZOS)
         region = self._region(request.mask, source, (width, height)) if request.mask is not None else None
@@ -447,8 +526,9 @@ class OfflineProvider:
         key = f"{request.prompt}|{request.size}|{request.seed}|{hashlib.sha256(request.images[0]).hexdigest()}"
         return self._result(images, usage, started, key, request.size)
 
-    def _edit_masked(self, base: Image.Image, region: Image.Image, tint, instruction: str, parts: dict[str, str],
-                     rng: random.Random) -> Image.Image:
+    def _edit_masked(
+        self, base: Image.Image, region: Image.Image, tint, instruction: str, parts: dict[str, str], rng: random.Random
+    ) -> Image.Image:
         bbox = region.getbbox()
         if bbox is None:  # nothing marked for change: the image stays as it is
             return base.copy()
@@ -463,20 +543,28 @@ class OfflineProvider:
         script = script_of(text)
         box_w, box_h = right - left, bottom - top
         if box_w > 24 and box_h > 16:
-            font, lines = _fit_text(text, script, "", max_width=box_w * 0.9, max_height=box_h * 0.9,
-                                    start=max(10, int(min(box_w, box_h) / 5)), minimum=9, max_lines=6)
+            font, lines = _fit_text(
+                text,
+                script,
+                "",
+                max_width=box_w * 0.9,
+                max_height=box_h * 0.9,
+                start=max(10, int(min(box_w, box_h) / 5)),
+                minimum=9,
+                max_lines=6,
+            )
             _shade(changed, (left, top, right, bottom), opacity=0.35)
             _text_block(ImageDraw.Draw(changed), lines, font, box=bbox, fill=(255, 255, 255))
         return Image.composite(changed, base, region)
 
-    def _edit_whole(self, base: Image.Image, tint, instruction: str, parts: dict[str, str],
-                    references: list[Image.Image]) -> Image.Image:
+    def _edit_whole(
+        self, base: Image.Image, tint, instruction: str, parts: dict[str, str], references: list[Image.Image]
+    ) -> Image.Image:
         out = Image.blend(base, Image.new("RGB", base.size, tint), 0.3)
         out = ImageOps.autocontrast(out, cutoff=1)
         if parts["copy"]:
             _draw_copy(out, parts["copy"], parts["locale"])
-        _draw_caption(out, f"Edit: {instruction}", top_fraction=0.82, bottom_fraction=1.0, max_lines=3,
-                      opacity=0.7)
+        _draw_caption(out, f"Edit: {instruction}", top_fraction=0.82, bottom_fraction=1.0, max_lines=3, opacity=0.7)
         w, h = out.size
         thumb_edge = max(16, int(h * 0.14))
         x = w - thumb_edge - int(w * 0.02)
@@ -485,4 +573,3 @@ class OfflineProvider:
             out.paste(thumb, (x, int(h * 0.02)))
             x -= thumb_edge + int(w * 0.01)
         return out
-

@@ -76,7 +76,8 @@ def image_info(data: bytes) -> tuple[int, int, str]:
                 if width * height > limit:
                     raise ProviderError(
                         f"The service sent an image of {width}x{height} pixels, more than the {limit:,} we accept.",
-                        kind=ErrorKind.MALFORMED, code="image_too_large",
+                        kind=ErrorKind.MALFORMED,
+                        code="image_too_large",
                     )
                 img.load()
     except ProviderError:
@@ -84,25 +85,33 @@ def image_info(data: bytes) -> tuple[int, int, str]:
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ProviderError(
             "The service sent something that is not a readable image; nothing was saved.",
-            kind=ErrorKind.MALFORMED, code="not_an_image",
+            kind=ErrorKind.MALFORMED,
+            code="not_an_image",
         ) from exc
     if fmt is None:
         raise ProviderError(
             "The service sent an image in a format we do not store (only PNG, JPEG and WebP).",
-            kind=ErrorKind.MALFORMED, code="unsupported_format",
+            kind=ErrorKind.MALFORMED,
+            code="unsupported_format",
         )
     return width, height, fmt
 
 
 def decode_image(b64: Any) -> GeneratedImage:
     if not isinstance(b64, str) or not b64:
-        raise ProviderError("The service answered without image data; nothing was saved.",
-                            kind=ErrorKind.MALFORMED, code="missing_image")
+        raise ProviderError(
+            "The service answered without image data; nothing was saved.",
+            kind=ErrorKind.MALFORMED,
+            code="missing_image",
+        )
     try:
         data = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ProviderError("The service sent image data that could not be decoded; nothing was saved.",
-                            kind=ErrorKind.MALFORMED, code="bad_base64") from exc
+        raise ProviderError(
+            "The service sent image data that could not be decoded; nothing was saved.",
+            kind=ErrorKind.MALFORMED,
+            code="bad_base64",
+        ) from exc
     width, height, fmt = image_info(data)
     return GeneratedImage(data=data, width=width, height=height, format=fmt)
 
@@ -132,20 +141,25 @@ def _prompt_filters(payload: dict[str, Any], items: list[dict[str, Any]]) -> dic
 def parse_images_response(payload: Any) -> tuple[list[GeneratedImage], Usage, dict[str, Any], dict[str, Any]]:
     """(images, usage, prompt_filter_results, meta) from a decoded ``ImagesResponse`` JSON body."""
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list) or not payload["data"]:
-        raise ProviderError("The service answered without any image; nothing was saved or charged.",
-                            kind=ErrorKind.MALFORMED, code="no_images")
+        raise ProviderError(
+            "The service answered without any image; nothing was saved or charged.",
+            kind=ErrorKind.MALFORMED,
+            code="no_images",
+        )
     items = [item for item in payload["data"] if isinstance(item, dict)]
     images = []
     for item in items:
         image = decode_image(item.get("b64_json"))
         filters = item.get("content_filter_results")
         if isinstance(filters, dict) and filters:
-            image = GeneratedImage(data=image.data, width=image.width, height=image.height, format=image.format,
-                                   filter_results=filters)
+            image = GeneratedImage(
+                data=image.data, width=image.width, height=image.height, format=image.format, filter_results=filters
+            )
         images.append(image)
     usage = parse_usage(payload.get("usage") if isinstance(payload.get("usage"), dict) else None)
-    meta = {key: payload[key] for key in ("created", "size", "quality", "output_format", "background")
-            if key in payload}
+    meta = {
+        key: payload[key] for key in ("created", "size", "quality", "output_format", "background") if key in payload
+    }
     if isinstance(payload.get("usage"), dict):
         meta["usage"] = payload["usage"]
     return images, usage, _prompt_filters(payload, items), meta

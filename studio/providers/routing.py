@@ -41,8 +41,10 @@ def available_routes(deployment, *, regulated: bool) -> list[tuple[str, str]]:
     if regulated:
         return routes
     routes += [(f"tier:{name}", TIER_LABELS[name]) for name in _tiers(deployment)]
-    routes += [(f"bucket:{n}", f"Token bucket {n} ({'faster, cheaper' if n < 48 else 'more detail'})")
-               for n in _buckets(deployment)]
+    routes += [
+        (f"bucket:{n}", f"Token bucket {n} ({'faster, cheaper' if n < 48 else 'more detail'})")
+        for n in _buckets(deployment)
+    ]
     return routes
 
 

@@ -82,3 +82,55 @@ def test_marketer_edits_a_variant_and_sees_its_parent(page, demo, login, tmp_pat
     _screenshot(page, tmp_path_factory, "02-edited-variant")
     child = Variant.objects.exclude(pk=base_id).filter(parents__pk=base_id).get()
     wait_for(lambda: Variant.objects.get(pk=child.pk).status == VariantStatus.READY, timeout=60, message="screening")
+
+
+def _logout(page):
+    page.context.clear_cookies()
+
+
+def test_submit_review_approve_publish_and_audit_history(page, demo, login, tmp_path_factory, settings):
+    from PIL import Image
+
+    from approvals.models import AuditEvent, Publication
+
+    job_card = _generate_four(page, demo, login)
+    job_card.locator("a").first.click()
+    variant_id = int(re.search(r"/variants/(\d+)/", page.url).group(1))
+    # Step 3: submit, then the reviewer approves with a note.
+    page.get_by_role("button", name="Submit for review").click()
+    expect(page.locator(".badge", has_text="In review").first).to_be_visible()
+    _logout(page)
+    login(page, "reviewer", "reviewer-demo-pass")
+    page.get_by_role("link", name="Review queue").click()
+    row = page.locator("tr.queue-row", has_text=f"#{variant_id}")
+    expect(row).to_be_visible()
+    _screenshot(page, tmp_path_factory, "03-review-queue")
+    row.locator("a[data-open]").click()
+    page.get_by_label("Approve", exact=True).check()
+    page.get_by_label("Note or reason").fill("On brand; colours match the guide.")
+    page.get_by_role("button", name="Record decision").click()
+    expect(page.locator("#decision")).to_contain_text("Approve by")
+    _screenshot(page, tmp_path_factory, "04-approved")
+    # Step 4: publish at the format's exact size; the publication page shows its URL.
+    page.get_by_label("Format").select_option(label="LinkedIn ad (1200x628)")
+    page.get_by_role("button", name="Publish at exact size").click()
+    expect(page.get_by_role("heading", name=re.compile("Publi"))).to_be_visible(timeout=60000)
+    expect(page.locator("body")).to_contain_text("1200", timeout=60000)
+    publication = wait_for(lambda: Publication.objects.filter(variant_id=variant_id).first(), timeout=60,
+                           message="the publication")
+    expect(page.locator("body")).to_contain_text(publication.file.url)
+    with publication.file.open("rb") as fh, Image.open(fh) as img:
+        assert img.size == (1200, 628)
+    _screenshot(page, tmp_path_factory, "05-published")
+    # Step 5: the compliance auditor reads the variant's history with actor and time for every step.
+    _logout(page)
+    login(page, "compliance", "compliance-demo-pass")
+    page.goto(f"{demo.url}/compliance/variants/{variant_id}/")
+    history = page.locator("body")
+    for username in ("marketer", "reviewer"):
+        expect(history).to_contain_text(username)
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"studio.job.created", "studio.variant.created", "approvals.review.submitted",
+            "approvals.publication.created"} <= actions
+    _screenshot(page, tmp_path_factory, "06-history")
+    assert not page.js_errors, page.js_errors

@@ -121,6 +121,7 @@ urlpatterns = [
     path("submit/", submit_view),
     path("img/<str:name>.png", image_view),
     path("test.css", css_view),
+    path("favicon.ico", lambda request: HttpResponse(status=204)),  # JSON responses make Chrome ask for one
 ]
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -348,8 +349,9 @@ def test_zoom_and_pan_apply_to_both_panes(page, live_server):
     expect(panes).to_have_count(2)
 
     def transforms():
-        return panes.evaluate_all("els => els.map(e => new DOMMatrix(getComputedStyle(e).transform))"
-                                  ".map(m => [m.a, m.d, m.e, m.f])")
+        return panes.evaluate_all(
+            "els => els.map(e => new DOMMatrix(getComputedStyle(e).transform)).map(m => [m.a, m.d, m.e, m.f])"
+        )
 
     assert transforms() == [[1, 1, 0, 0], [1, 1, 0, 0]]
     page.get_by_role("button", name="Zoom in").click()

@@ -76,8 +76,9 @@ class CapturedRequest:
         self.path = "/v1" + match.group(1) if match else path
         self.host_url = "https://api.openai.com"
         query = [(k, v) for k, v in request.url.params.multi_items() if k != "api-version"]
-        self.parameters = RequestParameters(query=ImmutableMultiDict(query),
-                                            header=Headers(list(request.headers.items())))
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(query), header=Headers(list(request.headers.items()))
+        )
 
     @property
     def method(self) -> str:
@@ -107,10 +108,18 @@ def _keys(monkeypatch):
 
 DEPLOYMENTS = {
     "openai": {"provider": "openai", "model": "gpt-image-2"},
-    "azure-v1": {"provider": "azure-openai", "endpoint": "https://acme.openai.azure.com", "model": "img2",
-                 "azure_surface": "v1"},
-    "azure-deployments": {"provider": "azure-openai", "endpoint": "https://acme.openai.azure.com", "model": "img2",
-                          "azure_surface": "deployments"},
+    "azure-v1": {
+        "provider": "azure-openai",
+        "endpoint": "https://acme.openai.azure.com",
+        "model": "img2",
+        "azure_surface": "v1",
+    },
+    "azure-deployments": {
+        "provider": "azure-openai",
+        "endpoint": "https://acme.openai.azure.com",
+        "model": "img2",
+        "azure_surface": "deployments",
+    },
 }
 
 
@@ -122,9 +131,18 @@ def deployment(kind: str, profile: str = "gpt-image-2") -> Deployment:
 def test_generation_requests_match_the_spec(kind):
     recorder = Recorder(ok(payload("openai_generation_success")))
     provider = get_provider(deployment(kind), http_client=recorder.client())
-    provider.generate(GenerationRequest(prompt="A sunlit kitchen", size="1216x640", n=2, quality="high",
-                                        output_format="webp", output_compression=80, background="opaque",
-                                        moderation="low"))
+    provider.generate(
+        GenerationRequest(
+            prompt="A sunlit kitchen",
+            size="1216x640",
+            n=2,
+            quality="high",
+            output_format="webp",
+            output_compression=80,
+            background="opaque",
+            moderation="low",
+        )
+    )
     OPENAPI.validate_request(CapturedRequest(recorder.last))
 
 
@@ -132,9 +150,16 @@ def test_generation_requests_match_the_spec(kind):
 def test_edit_requests_with_mask_and_references_match_the_spec(kind):
     recorder = Recorder(ok(payload("azure_edit_success")))
     provider = get_provider(deployment(kind, "gpt-image-1.5"), http_client=recorder.client())
-    provider.edit(EditRequest(prompt="Replace the table with marble", size="1024x1024", quality="medium",
-                              images=[image_bytes(64, 64), image_bytes(32, 32, "JPEG")],
-                              mask=image_bytes(64, 64, mode="RGBA", color=(0, 0, 0, 0)), input_fidelity="high"))
+    provider.edit(
+        EditRequest(
+            prompt="Replace the table with marble",
+            size="1024x1024",
+            quality="medium",
+            images=[image_bytes(64, 64), image_bytes(32, 32, "JPEG")],
+            mask=image_bytes(64, 64, mode="RGBA", color=(0, 0, 0, 0)),
+            input_fidelity="high",
+        )
+    )
     captured = CapturedRequest(recorder.last)
     assert b'name="image[]"' in captured.body
     OPENAPI.validate_request(captured)
@@ -143,7 +168,8 @@ def test_edit_requests_with_mask_and_references_match_the_spec(kind):
 def test_single_image_edit_matches_the_spec():
     recorder = Recorder(ok(payload("azure_edit_success")))
     get_provider(deployment("openai"), http_client=recorder.client()).edit(
-        EditRequest(prompt="Warmer", size="1024x1024", images=[image_bytes(64, 64)]))
+        EditRequest(prompt="Warmer", size="1024x1024", images=[image_bytes(64, 64)])
+    )
     OPENAPI.validate_request(CapturedRequest(recorder.last))
 
 
@@ -153,7 +179,8 @@ def test_an_invalid_request_is_caught_by_the_oracle():
 
     recorder = Recorder(ok(payload("openai_generation_success")))
     get_provider(deployment("openai"), http_client=recorder.client()).generate(
-        GenerationRequest(prompt="x", size="1024x1024", n=11))
+        GenerationRequest(prompt="x", size="1024x1024", n=11)
+    )
     with pytest.raises(InvalidRequestBody):
         OPENAPI.validate_request(CapturedRequest(recorder.last))
 
@@ -161,18 +188,28 @@ def test_an_invalid_request_is_caught_by_the_oracle():
 @pytest.mark.parametrize("name", ["openai_generation_success", "azure_generation_success", "azure_edit_success"])
 def test_recorded_success_responses_match_the_spec(name):
     path = "/v1/images/edits" if "edit" in name else "/v1/images/generations"
-    request = CapturedRequest(httpx2.Request("POST", f"https://api.openai.com{path}",
-                                             headers={"content-type": "application/json",
-                                                      "authorization": "Bearer x"}, content=b"{}"))
+    request = CapturedRequest(
+        httpx2.Request(
+            "POST",
+            f"https://api.openai.com{path}",
+            headers={"content-type": "application/json", "authorization": "Bearer x"},
+            content=b"{}",
+        )
+    )
     OPENAPI.validate_response(request, CapturedResponse(payload(name)))
 
 
 def test_the_size_gap_is_real_in_the_unpatched_spec():
     """Documents why gap 2 is patched: the official enum rejects a flexible size like 1216x640."""
     strict = OpenAPI.from_dict(json.loads(SPEC_PATH.read_text()))
-    request = CapturedRequest(httpx2.Request("POST", "https://api.openai.com/v1/images/generations",
-                                             headers={"content-type": "application/json",
-                                                      "authorization": "Bearer x"}, content=b"{}"))
+    request = CapturedRequest(
+        httpx2.Request(
+            "POST",
+            "https://api.openai.com/v1/images/generations",
+            headers={"content-type": "application/json", "authorization": "Bearer x"},
+            content=b"{}",
+        )
+    )
     with pytest.raises(Exception, match="(?i)invalid"):
         strict.validate_response(request, CapturedResponse(payload("openai_generation_success")))
 
@@ -182,6 +219,7 @@ def test_an_invalid_multipart_edit_is_caught_by_the_oracle():
 
     recorder = Recorder(ok(payload("azure_edit_success")))
     get_provider(deployment("azure-v1"), http_client=recorder.client()).edit(
-        EditRequest(prompt="Warmer", size="1024x1024", n=11, images=[image_bytes(64, 64)]))
+        EditRequest(prompt="Warmer", size="1024x1024", n=11, images=[image_bytes(64, 64)])
+    )
     with pytest.raises(InvalidRequestBody):
         OPENAPI.validate_request(CapturedRequest(recorder.last))

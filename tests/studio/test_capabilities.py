@@ -7,8 +7,14 @@ import pytest
 from studio.capabilities import check_request
 from studio.catalog import builtin_profile
 
-GOOD = {"operation": "generate", "size": "1536x864", "quality": "medium", "output_format": "png",
-        "background": "", "n": 4}
+GOOD = {
+    "operation": "generate",
+    "size": "1536x864",
+    "quality": "medium",
+    "output_format": "png",
+    "background": "",
+    "n": 4,
+}
 
 
 def check(name: str = "gpt-image-2", **overrides):

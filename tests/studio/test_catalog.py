@@ -22,8 +22,13 @@ def test_catalog_sync_creates_profiles_and_prices_once():
     catalog_sync()
     catalog_sync()
     names = set(CapabilityProfile.objects.values_list("name", flat=True))
-    assert names == {"gpt-image-2", "gpt-image-2.5-sunburst", "gpt-image-2.5-flare", "gpt-image-1.5",
-                     "gpt-image-1-mini"}
+    assert names == {
+        "gpt-image-2",
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.5-flare",
+        "gpt-image-1.5",
+        "gpt-image-1-mini",
+    }
     mini = CapabilityProfile.objects.get(name="gpt-image-1-mini")
     assert mini.deprecated
     assert mini.size_mode == "fixed"
@@ -35,8 +40,14 @@ def test_catalog_sync_creates_profiles_and_prices_once():
     assert not CapabilityProfile.objects.get(name="gpt-image-2").supports_input_fidelity
     foundry = price_for(model_name="gpt-image-2", provider="azure-openai", on=dt.date(2026, 11, 1))
     assert (foundry.provider, foundry.effective_from) == ("azure-openai", dt.date(2026, 4, 21))
-    assert [foundry.image_input, foundry.cached_image_input, foundry.image_output, foundry.text_input,
-            foundry.cached_text_input, foundry.text_output] == [8, 2, 30, 5, Decimal("1.25"), 10]
+    assert [
+        foundry.image_input,
+        foundry.cached_image_input,
+        foundry.image_output,
+        foundry.text_input,
+        foundry.cached_text_input,
+        foundry.text_output,
+    ] == [8, 2, 30, 5, Decimal("1.25"), 10]
     assert price_for(model_name="gpt-image-2", provider="offline", on=dt.date(2026, 11, 1)).provider == ""
     assert PriceTable.objects.filter(model_name="gpt-image-2.5-flare").exists()
     assert PriceTable.objects.count() == 6
@@ -100,9 +111,24 @@ def test_size_plan_unknown_model_exits_2():
 
 
 def test_deployment_upsert_creates_then_updates_with_audit(workspace):
-    call_command("deployment_upsert", "--workspace", "acme", "--name", "foundry", "--provider", "azure-openai",
-                 "--endpoint", "https://acme.openai.azure.com", "--model", "gpt-image-1.5",
-                 "--secret-env", "AZURE_OPENAI_KEY", "--surface", "deployments", stdout=StringIO())
+    call_command(
+        "deployment_upsert",
+        "--workspace",
+        "acme",
+        "--name",
+        "foundry",
+        "--provider",
+        "azure-openai",
+        "--endpoint",
+        "https://acme.openai.azure.com",
+        "--model",
+        "gpt-image-1.5",
+        "--secret-env",
+        "AZURE_OPENAI_KEY",
+        "--surface",
+        "deployments",
+        stdout=StringIO(),
+    )
     deployment = Deployment.objects.get(workspace=workspace, name="foundry")
     assert deployment.profile.name == "gpt-image-1.5"
     assert deployment.azure_surface == "deployments"
@@ -110,8 +136,20 @@ def test_deployment_upsert_creates_then_updates_with_audit(workspace):
     assert created.actor is None
     assert created.data["changes"]["secret_env"] == "AZURE_OPENAI_KEY"
 
-    call_command("deployment_upsert", "--workspace", "acme", "--name", "foundry", "--provider", "azure-openai",
-                 "--model", "img2-prod", "--api-version", "2025-04-01-preview", stdout=StringIO())
+    call_command(
+        "deployment_upsert",
+        "--workspace",
+        "acme",
+        "--name",
+        "foundry",
+        "--provider",
+        "azure-openai",
+        "--model",
+        "img2-prod",
+        "--api-version",
+        "2025-04-01-preview",
+        stdout=StringIO(),
+    )
     deployment.refresh_from_db()
     assert deployment.model == "img2-prod"
     assert deployment.profile.name == "gpt-image-2"  # no profile named like the deployment: the default
@@ -122,8 +160,17 @@ def test_deployment_upsert_creates_then_updates_with_audit(workspace):
 
 def test_deployment_upsert_refuses_a_secret_in_secret_env(workspace):
     with pytest.raises(CommandError) as caught:
-        call_command("deployment_upsert", "--workspace", "acme", "--name", "x", "--provider", "openai",
-                     "--secret-env", "sk-proj-abc123")
+        call_command(
+            "deployment_upsert",
+            "--workspace",
+            "acme",
+            "--name",
+            "x",
+            "--provider",
+            "openai",
+            "--secret-env",
+            "sk-proj-abc123",
+        )
     assert "not the key itself" in str(caught.value)
     assert not Deployment.objects.exists()
     assert not AuditEvent.objects.exists()
@@ -131,8 +178,17 @@ def test_deployment_upsert_refuses_a_secret_in_secret_env(workspace):
 
 def test_deployment_upsert_validates_like_the_admin(workspace):
     with pytest.raises(CommandError) as caught:
-        call_command("deployment_upsert", "--workspace", "acme", "--name", "az", "--provider", "azure-openai",
-                     "--secret-env", "AZURE_OPENAI_KEY")
+        call_command(
+            "deployment_upsert",
+            "--workspace",
+            "acme",
+            "--name",
+            "az",
+            "--provider",
+            "azure-openai",
+            "--secret-env",
+            "AZURE_OPENAI_KEY",
+        )
     assert "endpoint" in str(caught.value)
     assert not Deployment.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="studio.deployment").exists()

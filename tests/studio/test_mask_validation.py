@@ -63,9 +63,7 @@ def test_valid_rgba_mask_is_normalized_to_binary_alpha():
 def test_wrong_size_says_both_sizes():
     error = refused(png(rgba_mask(size=(32, 32))))
     assert error.code == "mask_size"
-    assert error.message == (
-        "The mask is 32x32 pixels but the image is 64x48; they must be the same size."
-    )
+    assert error.message == ("The mask is 32x32 pixels but the image is 64x48; they must be the same size.")
 
 
 def test_rotated_size_is_also_wrong():
@@ -166,14 +164,19 @@ def test_empty_bytes():
 
 def test_mask_with_a_huge_declared_size_is_refused_without_decoding():
     ihdr = (100_000).to_bytes(4, "big") * 2 + bytes([8, 6, 0, 0, 0])
-    data = (uploads.PNG_SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\x00"))
-            + _chunk(b"IEND", b""))
+    data = (
+        uploads.PNG_SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\x00")) + _chunk(b"IEND", b"")
+    )
     assert refused(data).code == "too_many_pixels"
 
 
 def _chunk(ctype: bytes, payload: bytes) -> bytes:
-    return (len(payload).to_bytes(4, "big") + ctype + payload
-            + (zlib.crc32(ctype + payload) & 0xFFFFFFFF).to_bytes(4, "big"))
+    return (
+        len(payload).to_bytes(4, "big")
+        + ctype
+        + payload
+        + (zlib.crc32(ctype + payload) & 0xFFFFFFFF).to_bytes(4, "big")
+    )
 
 
 # ------------------------------------------------------------------------------------------ mask_from_box
@@ -239,8 +242,12 @@ def data_url(raw: bytes, media="image/png") -> str:
 def test_decodes_the_painters_data_url():
     raw = png(rgba_mask())
     assert decode_data_url(data_url(raw), max_bytes=uploads.MASK_MAX_BYTES) == raw
-    assert decode_data_url("  " + data_url(raw).replace("data:image/png", "DATA:Image/PNG") + "\n",
-                           max_bytes=uploads.MASK_MAX_BYTES) == raw
+    assert (
+        decode_data_url(
+            "  " + data_url(raw).replace("data:image/png", "DATA:Image/PNG") + "\n", max_bytes=uploads.MASK_MAX_BYTES
+        )
+        == raw
+    )
 
 
 @pytest.mark.parametrize(

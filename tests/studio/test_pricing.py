@@ -38,23 +38,33 @@ def test_missing_price_says_what_to_add():
 
 
 def test_cost_prices_every_kind_and_cached_tokens_as_cached(price_table):
-    usage = Usage(input_text_tokens=1_000_000, cached_text_tokens=400_000, input_image_tokens=500_000,
-                  cached_image_tokens=100_000, output_image_tokens=1_000_000, output_text_tokens=100_000)
+    usage = Usage(
+        input_text_tokens=1_000_000,
+        cached_text_tokens=400_000,
+        input_image_tokens=500_000,
+        cached_image_tokens=100_000,
+        output_image_tokens=1_000_000,
+        output_text_tokens=100_000,
+    )
     # text: 0.6M*5 + 0.4M*1.25 = 3.5; image in: 0.4M*8 + 0.1M*2 = 3.4; out: 30 + 0.1M*10 = 31
     assert cost_of_usage(usage, price_table) == Decimal("37.900000")
     assert cost_of_usage(usage.as_dict(), price_table) == Decimal("37.900000")
 
 
 def test_cost_accepts_the_apis_own_usage_object(price_table):
-    api_usage = {"input_tokens": 100, "input_tokens_details": {"text_tokens": 100, "image_tokens": 0,
-                                                               "cached_tokens": 100},
-                 "output_tokens": 1000, "total_tokens": 1100}
+    api_usage = {
+        "input_tokens": 100,
+        "input_tokens_details": {"text_tokens": 100, "image_tokens": 0, "cached_tokens": 100},
+        "output_tokens": 1000,
+        "total_tokens": 1100,
+    }
     assert cost_of_usage(api_usage, price_table) == Decimal("0.030125")
 
 
 def test_estimate_without_history_uses_profile_defaults(offline_deployment):
-    estimate = estimate_job_cost(deployment=offline_deployment, quality="medium", width=1024, height=1024, n=4,
-                                 prompt="x" * 400)
+    estimate = estimate_job_cost(
+        deployment=offline_deployment, quality="medium", width=1024, height=1024, n=4, prompt="x" * 400
+    )
     # factory profile: 1010 tokens per 1024x1024 at medium -> 4 * 1010 * $30/M + 100 text tokens * $5/M
     assert estimate.amount == Decimal("0.121700")
     assert estimate.per_image == Decimal("0.030300")
@@ -64,8 +74,9 @@ def test_estimate_without_history_uses_profile_defaults(offline_deployment):
 def test_estimate_scales_with_pixels_and_counts_input_images(offline_deployment):
     small = estimate_job_cost(deployment=offline_deployment, quality="high", width=1024, height=1024, n=1, prompt="")
     large = estimate_job_cost(deployment=offline_deployment, quality="high", width=2048, height=2048, n=1, prompt="")
-    edit = estimate_job_cost(deployment=offline_deployment, quality="high", width=1024, height=1024, n=1, prompt="",
-                             input_images=2)
+    edit = estimate_job_cost(
+        deployment=offline_deployment, quality="high", width=1024, height=1024, n=1, prompt="", input_images=2
+    )
     assert large.per_image == small.per_image * 4
     assert edit.amount > small.amount
 
@@ -75,7 +86,11 @@ def _recorded(deployment, *, tokens, quality="medium", width=1024, height=1024, 
         deployment=deployment,
         workspace=deployment.workspace,
         draft_version__draft__campaign__workspace=deployment.workspace,
-        status=status, n=n, planned_width=width, planned_height=height, params={"quality": quality},
+        status=status,
+        n=n,
+        planned_width=width,
+        planned_height=height,
+        params={"quality": quality},
         usage=Usage(output_image_tokens=tokens * n).as_dict(),
     )
 
@@ -86,13 +101,15 @@ def test_estimate_from_history_after_five_jobs_in_one_query(offline_deployment, 
     _recorded(offline_deployment, tokens=9999, quality="high")  # other quality: ignored
     _recorded(offline_deployment, tokens=9999, width=3840, height=2160)  # other size class: ignored
     _recorded(offline_deployment, tokens=9999, status=JobStatus.FAILED)  # not succeeded: ignored
-    fallback = estimate_job_cost(deployment=offline_deployment, quality="medium", width=1024, height=1024, n=1,
-                                 prompt="")
+    fallback = estimate_job_cost(
+        deployment=offline_deployment, quality="medium", width=1024, height=1024, n=1, prompt=""
+    )
     assert "no history yet" in fallback.basis
     _recorded(offline_deployment, tokens=2000, n=3)
     with django_assert_num_queries(2):  # the price row, then one aggregate over history
-        estimate = estimate_job_cost(deployment=offline_deployment, quality="medium", width=1024, height=1024, n=2,
-                                     prompt="")
+        estimate = estimate_job_cost(
+            deployment=offline_deployment, quality="medium", width=1024, height=1024, n=2, prompt=""
+        )
     assert estimate.basis == "from 5 recent jobs at medium quality, ~1 MP"
     assert estimate.per_image == Decimal("0.060000")  # 2000 tokens * $30/M
     assert estimate.amount == Decimal("0.120000")

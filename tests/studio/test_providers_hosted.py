@@ -35,14 +35,28 @@ def _keys(monkeypatch):
 
 
 def azure(surface: str = "v1", profile: str = "gpt-image-2", **kw) -> Deployment:
-    return Deployment(name="foundry", provider="azure-openai", endpoint="https://acme.openai.azure.com/",
-                      model="img2-prod", azure_surface=surface, secret_env="AZURE_OPENAI_KEY",
-                      api_version="2025-04-01-preview", profile=builtin_profile(profile), **kw)
+    return Deployment(
+        name="foundry",
+        provider="azure-openai",
+        endpoint="https://acme.openai.azure.com/",
+        model="img2-prod",
+        azure_surface=surface,
+        secret_env="AZURE_OPENAI_KEY",
+        api_version="2025-04-01-preview",
+        profile=builtin_profile(profile),
+        **kw,
+    )
 
 
 def openai_deployment(profile: str = "gpt-image-2", **kw) -> Deployment:
-    return Deployment(name="openai", provider="openai", model="gpt-image-2", secret_env="OPENAI_API_KEY",
-                      profile=builtin_profile(profile), **kw)
+    return Deployment(
+        name="openai",
+        provider="openai",
+        model="gpt-image-2",
+        secret_env="OPENAI_API_KEY",
+        profile=builtin_profile(profile),
+        **kw,
+    )
 
 
 def generation(**kw) -> GenerationRequest:
@@ -66,8 +80,15 @@ def test_openai_generation_sends_json_and_parses_real_image_usage_and_request_id
     assert sent.headers["authorization"] == f"Bearer {KEY}"
     assert sent.headers["x-client-request-id"] == "job-42"
     body = json.loads(sent.content)
-    assert body == {"model": "gpt-image-2", "prompt": "A sunlit kitchen", "n": 1, "size": "1216x640",
-                    "quality": "medium", "output_format": "png", "safety_identifier": "abc123"}
+    assert body == {
+        "model": "gpt-image-2",
+        "prompt": "A sunlit kitchen",
+        "n": 1,
+        "size": "1216x640",
+        "quality": "medium",
+        "output_format": "png",
+        "safety_identifier": "abc123",
+    }
     image = result.images[0]
     assert (image.width, image.height, image.format) == (1216, 640, "png")
     assert result.usage.input_text_tokens == 52
@@ -126,8 +147,9 @@ def test_edit_multipart_sends_base_references_and_mask_but_no_fidelity_for_gpt_i
     base, ref1, ref2 = image_bytes(1024, 1024), image_bytes(64, 64, "JPEG"), image_bytes(32, 32, "WEBP")
     mask = image_bytes(1024, 1024, mode="RGBA", color=(0, 0, 0, 0))
     result = get_provider(azure("deployments"), http_client=recorder.client()).edit(
-        EditRequest(prompt="Make the sky warmer", images=[base, ref1, ref2], size="1024x1024", mask=mask,
-                    input_fidelity="high")
+        EditRequest(
+            prompt="Make the sky warmer", images=[base, ref1, ref2], size="1024x1024", mask=mask, input_fidelity="high"
+        )
     )
     sent = recorder.last
     assert sent.url.path == "/openai/deployments/img2-prod/images/edits"
@@ -154,17 +176,31 @@ def test_edit_sends_input_fidelity_where_the_profile_supports_it():
 def test_markup_is_sent_only_where_supported_and_never_with_a_mask():
     recorder = Recorder(ok(payload("azure_edit_success")))
     flare = get_provider(azure("v1", profile="gpt-image-2.5-flare"), http_client=recorder.client())
-    flare.edit(EditRequest(prompt="Follow the sketch", images=[image_bytes(64, 64)], size="1024x1024",
-                           markup=image_bytes(64, 64, mode="RGBA")))
+    flare.edit(
+        EditRequest(
+            prompt="Follow the sketch",
+            images=[image_bytes(64, 64)],
+            size="1024x1024",
+            markup=image_bytes(64, 64, mode="RGBA"),
+        )
+    )
     assert "markup" in part_names(recorder.last)
     sent_before = len(recorder.requests)
     with pytest.raises(ProviderError) as both:
-        flare.edit(EditRequest(prompt="x", images=[image_bytes(64, 64)], size="1024x1024",
-                               markup=image_bytes(64, 64), mask=image_bytes(64, 64, mode="RGBA")))
+        flare.edit(
+            EditRequest(
+                prompt="x",
+                images=[image_bytes(64, 64)],
+                size="1024x1024",
+                markup=image_bytes(64, 64),
+                mask=image_bytes(64, 64, mode="RGBA"),
+            )
+        )
     assert both.value.kind == ErrorKind.FATAL
     with pytest.raises(ProviderError) as unsupported:
         get_provider(azure("v1"), http_client=recorder.client()).edit(
-            EditRequest(prompt="x", images=[image_bytes(64, 64)], size="1024x1024", markup=image_bytes(64, 64)))
+            EditRequest(prompt="x", images=[image_bytes(64, 64)], size="1024x1024", markup=image_bytes(64, 64))
+        )
     assert "markup" in unsupported.value.user_message
     assert len(recorder.requests) == sent_before
 
@@ -263,7 +299,8 @@ def test_invalid_size_names_the_sizes_the_model_accepts():
     recorder = Recorder(error(400, "openai_invalid_size"))
     with pytest.raises(ProviderError) as caught:
         get_provider(openai_deployment("gpt-image-1.5"), http_client=recorder.client()).generate(
-            generation(size="1254x836"))
+            generation(size="1254x836")
+        )
     assert caught.value.kind == ErrorKind.FATAL
     assert caught.value.user_message.startswith("The model refused the size 1254x836: it only accepts 1024x1024")
 
@@ -274,7 +311,8 @@ def test_rejected_key_names_the_variable():
         get_provider(azure("v1"), http_client=recorder.client()).generate(generation())
     assert caught.value.kind == ErrorKind.FATAL
     assert caught.value.user_message == (
-        "The API key in AZURE_OPENAI_KEY was rejected: check the key or the role assignment.")
+        "The API key in AZURE_OPENAI_KEY was rejected: check the key or the role assignment."
+    )
 
 
 def test_forbidden_is_fatal():
@@ -379,3 +417,34 @@ def test_get_provider_picks_the_implementation_per_deployment():
     with pytest.raises(ProviderError) as caught:
         get_provider(strange).generate(generation())
     assert caught.value.kind == ErrorKind.FATAL
+
+
+def test_usage_parsing_splits_cached_tokens_by_kind():
+    from studio.providers.parsing import parse_usage
+
+    detailed = parse_usage(
+        {
+            "input_tokens": 1500,
+            "output_tokens": 4000,
+            "total_tokens": 5500,
+            "input_tokens_details": {
+                "text_tokens": 300,
+                "image_tokens": 1200,
+                "cached_tokens": 700,
+                "cached_tokens_details": {"text_tokens": 200, "image_tokens": 500},
+            },
+        }
+    )
+    assert (detailed.cached_text_tokens, detailed.cached_image_tokens) == (200, 500)
+    assert detailed.output_image_tokens == 4000
+    assert detailed.output_text_tokens == 0
+    lumped = parse_usage(
+        {
+            "input_tokens": 1500,
+            "output_tokens": 10,
+            "total_tokens": 1510,
+            "input_tokens_details": {"text_tokens": 300, "image_tokens": 1200, "cached_tokens": 700},
+        }
+    )
+    assert (lumped.cached_text_tokens, lumped.cached_image_tokens) == (300, 400)
+    assert parse_usage(None).total_tokens == 0

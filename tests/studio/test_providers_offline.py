@@ -13,8 +13,9 @@ from studio.models import Deployment
 from studio.providers import EditRequest, ErrorKind, GenerationRequest, OfflineProvider, ProviderError
 from studio.providers.offline import offline_font_coverage, offline_missing_scripts, script_of, split_prompt
 
-PROMPT = ('Brand style: Warm natural light.\n\nA sunlit kitchen with a bowl of lemons\n\n'
-          'In-image text (ja): "春の新作、登場"')
+PROMPT = (
+    'Brand style: Warm natural light.\n\nA sunlit kitchen with a bowl of lemons\n\nIn-image text (ja): "春の新作、登場"'
+)
 
 
 def open_image(data: bytes) -> Image.Image:
@@ -62,10 +63,12 @@ def test_transparent_background_has_alpha(provider):
 
 def test_locale_copy_changes_the_picture(provider):
     with_copy = provider.generate(GenerationRequest(prompt=PROMPT, size="1024x1024"))
-    other = provider.generate(GenerationRequest(prompt=PROMPT.replace("春の新作、登場", "वसंत का नया संग्रह"),
-                                                size="1024x1024"))
-    diff = ImageChops.difference(open_image(with_copy.images[0].data).convert("RGB"),
-                                 open_image(other.images[0].data).convert("RGB"))
+    other = provider.generate(
+        GenerationRequest(prompt=PROMPT.replace("春の新作、登場", "वसंत का नया संग्रह"), size="1024x1024")
+    )
+    diff = ImageChops.difference(
+        open_image(with_copy.images[0].data).convert("RGB"), open_image(other.images[0].data).convert("RGB")
+    )
     assert diff.getbbox() is not None
 
 
@@ -119,8 +122,14 @@ def _mask(size, box) -> bytes:
 def test_masked_edit_changes_only_the_masked_region(provider):
     base = provider.generate(GenerationRequest(prompt=PROMPT, size="1024x1024")).images[0].data
     box = (100, 600, 500, 900)
-    result = provider.edit(EditRequest(prompt=PROMPT + "\n\nEdit: Replace the table with white marble",
-                                       images=[base], size="1024x1024", mask=_mask((1024, 1024), box)))
+    result = provider.edit(
+        EditRequest(
+            prompt=PROMPT + "\n\nEdit: Replace the table with white marble",
+            images=[base],
+            size="1024x1024",
+            mask=_mask((1024, 1024), box),
+        )
+    )
     diff = ImageChops.difference(open_image(base).convert("RGB"), open_image(result.images[0].data).convert("RGB"))
     changed = diff.getbbox()
     assert changed is not None
@@ -134,8 +143,9 @@ def test_masked_edit_changes_only_the_masked_region(provider):
 def test_unmasked_edit_changes_the_whole_image(provider):
     base = provider.generate(GenerationRequest(prompt="A lemon", size="1024x640")).images[0].data
     reference = provider.generate(GenerationRequest(prompt="A lime", size="1024x640")).images[0].data
-    result = provider.edit(EditRequest(prompt="A lemon\n\nEdit: Make it evening", images=[base, reference],
-                                       size="1024x640"))
+    result = provider.edit(
+        EditRequest(prompt="A lemon\n\nEdit: Make it evening", images=[base, reference], size="1024x640")
+    )
     diff = ImageChops.difference(open_image(base).convert("RGB"), open_image(result.images[0].data).convert("RGB"))
     assert diff.getbbox() == (0, 0, 1024, 640) or diff.getbbox()[2] - diff.getbbox()[0] > 900
 
@@ -149,8 +159,9 @@ def test_edit_output_is_the_requested_size_even_from_another_size(provider):
 def test_mask_of_another_size_is_refused_like_the_hosted_api(provider):
     base = provider.generate(GenerationRequest(prompt="A lemon", size="1024x640")).images[0].data
     with pytest.raises(ProviderError) as caught:
-        provider.edit(EditRequest(prompt="Edit: x", images=[base], size="1024x640",
-                                  mask=_mask((64, 64), (0, 0, 10, 10))))
+        provider.edit(
+            EditRequest(prompt="Edit: x", images=[base], size="1024x640", mask=_mask((64, 64), (0, 0, 10, 10)))
+        )
     assert caught.value.kind == ErrorKind.FATAL
 
 

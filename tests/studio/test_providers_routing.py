@@ -12,15 +12,25 @@ from studio.providers.routing import ROUTE_EXPLICIT, RouteError, available_route
 from tests.contract.recording import Recorder, error, image_bytes, ok, payload, with_image
 
 ROUTING = {
-    "size_tiers": {"smimage": {"size_class": "smimage"}, "xlimage": {"size_class": "xlimage", "quality": "high"},
-                   "huge": {"size_class": "huge"}},
+    "size_tiers": {
+        "smimage": {"size_class": "smimage"},
+        "xlimage": {"size_class": "xlimage", "quality": "high"},
+        "huge": {"size_class": "huge"},
+    },
     "token_buckets": {"48": {"token_bucket": 48}, "17": {"token_bucket": 17}},
 }
 
 
 def deployment(**kw) -> Deployment:
-    fields = {"name": "foundry", "provider": "azure-openai", "endpoint": "https://acme.openai.azure.com",
-              "model": "img2", "secret_env": "AZURE_OPENAI_KEY", "profile": builtin_profile("gpt-image-2"), **kw}
+    fields = {
+        "name": "foundry",
+        "provider": "azure-openai",
+        "endpoint": "https://acme.openai.azure.com",
+        "model": "img2",
+        "secret_env": "AZURE_OPENAI_KEY",
+        "profile": builtin_profile("gpt-image-2"),
+        **kw,
+    }
     return Deployment(**fields)
 
 
@@ -31,7 +41,8 @@ def test_routes_offered_are_the_configured_known_tiers_and_buckets():
 
 def test_regulated_workspaces_only_get_explicit_sizes():
     assert available_routes(deployment(routing=ROUTING), regulated=True) == [
-        ("explicit", "Explicit size (deterministic)")]
+        ("explicit", "Explicit size (deterministic)")
+    ]
     assert [k for k, _ in available_routes(deployment(), regulated=False)] == ["explicit"]
 
 

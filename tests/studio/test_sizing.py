@@ -28,13 +28,18 @@ FIXED = builtin_profile("gpt-image-1.5")
 @pytest.mark.parametrize(
     ("target", "generation", "note"),
     [
-        ((4000, 3000), "3264x2448",
-         "4000x3000 is over the 8,294,400-pixel budget: generating 3264x2448 and scaling up 1.23x"),
-        ((300, 250), "960x800",
-         "300x250 is under the 655,360-pixel floor: generating 960x800 and scaling down"),
-        ((8000, 2000), "3840x1280",
-         "8000x2000 is wider than 3:1: generating 3840x1280, cropping to 4:1 and scaling up 2.08x — expect softer "
-         "detail"),
+        (
+            (4000, 3000),
+            "3264x2448",
+            "4000x3000 is over the 8,294,400-pixel budget: generating 3264x2448 and scaling up 1.23x",
+        ),
+        ((300, 250), "960x800", "300x250 is under the 655,360-pixel floor: generating 960x800 and scaling down"),
+        (
+            (8000, 2000),
+            "3840x1280",
+            "8000x2000 is wider than 3:1: generating 3840x1280, cropping to 4:1 and scaling up 2.08x — expect softer "
+            "detail",
+        ),
     ],
 )
 def test_product_owner_examples(target, generation, note):
@@ -48,8 +53,13 @@ def test_wide_crop_is_flagged_with_its_aspect():
     assert plan.crop is True
     assert plan.crop_aspect == "4:1"
     assert plan.as_dict() == {
-        "target": "8000x2000", "generation": "3840x1280", "pixels": 4_915_200, "scale": 2.0833, "crop": True,
-        "crop_aspect": "4:1", "notes": plan.notes,
+        "target": "8000x2000",
+        "generation": "3840x1280",
+        "pixels": 4_915_200,
+        "scale": 2.0833,
+        "crop": True,
+        "crop_aspect": "4:1",
+        "notes": plan.notes,
     }
 
 

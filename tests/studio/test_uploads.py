@@ -98,8 +98,10 @@ def test_cmyk_jpeg_comes_back_as_rgb():
 @pytest.mark.parametrize(
     ("data", "looks_like"),
     [
-        (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-         "an SVG drawing"),
+        (
+            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "an SVG drawing",
+        ),
         (b"  <svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>", "an SVG drawing"),
         (b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>", "an HTML web page"),
         (b"%PDF-1.7\n1 0 obj << >> endobj\n", "a PDF document"),

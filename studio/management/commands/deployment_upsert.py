@@ -46,8 +46,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             deployment, created = self._upsert(opts)
         verb = "Created" if created else "Updated"
-        self.stdout.write(f"{verb} deployment {deployment.name} ({deployment.get_provider_display()}, "
-                          f"model {deployment.model}, profile {deployment.profile.name}).")
+        self.stdout.write(
+            f"{verb} deployment {deployment.name} ({deployment.get_provider_display()}, "
+            f"model {deployment.model}, profile {deployment.profile.name})."
+        )
 
     def _profile(self, opts, model: str) -> CapabilityProfile:
         if opts.get("profile"):
@@ -55,22 +57,28 @@ class Command(BaseCommand):
             if profile is None:
                 raise CommandError(f"No capability profile named {opts['profile']!r}.")
             return profile
-        return (CapabilityProfile.objects.filter(name=model).first()
-                or CapabilityProfile.objects.get(name=DEFAULT_PROFILE))
+        return CapabilityProfile.objects.filter(name=model).first() or CapabilityProfile.objects.get(
+            name=DEFAULT_PROFILE
+        )
 
     def _upsert(self, opts) -> tuple[Deployment, bool]:
         catalog_sync()
         workspace = Workspace.objects.filter(slug=opts["workspace"]).first()
         if workspace is None:
             raise CommandError(f"No workspace with slug {opts['workspace']!r}.")
-        deployment = (Deployment.objects.select_for_update().filter(workspace=workspace, name=opts["name"]).first())
+        deployment = Deployment.objects.select_for_update().filter(workspace=workspace, name=opts["name"]).first()
         created = deployment is None
         before = {} if created else {f: str(getattr(deployment, f)) for f in AUDITED_FIELDS}
         if created:
             deployment = Deployment(workspace=workspace, name=opts["name"], model=opts.get("model") or DEFAULT_PROFILE)
         deployment.provider = opts["provider"]
-        for option, field in (("endpoint", "endpoint"), ("model", "model"), ("api_version", "api_version"),
-                              ("secret_env", "secret_env"), ("surface", "azure_surface")):
+        for option, field in (
+            ("endpoint", "endpoint"),
+            ("model", "model"),
+            ("api_version", "api_version"),
+            ("secret_env", "secret_env"),
+            ("surface", "azure_surface"),
+        ):
             if opts.get(option) is not None:
                 setattr(deployment, field, opts[option])
         if created or opts.get("profile") or opts.get("model"):

@@ -23,12 +23,10 @@ SANE_BOUND = 100_000
 def parse_target(text: str) -> tuple[int, int]:
     match = SIZE.match(text or "")
     if not match:
-        raise CommandError(f"{text!r} is not a size: give width x height in whole pixels, like 1200x628.",
-                           returncode=2)
+        raise CommandError(f"{text!r} is not a size: give width x height in whole pixels, like 1200x628.", returncode=2)
     width, height = int(match.group(1)), int(match.group(2))
     if width > SANE_BOUND or height > SANE_BOUND:
-        raise CommandError(f"{width}x{height} is far too large (over {SANE_BOUND:,} pixels on a side).",
-                           returncode=2)
+        raise CommandError(f"{width}x{height} is far too large (over {SANE_BOUND:,} pixels on a side).", returncode=2)
     return width, height
 
 
@@ -66,6 +64,3 @@ class Command(BaseCommand):
         self.stdout.write(f"Scale       {plan.scale:.2f}x" + (f", cropped to {plan.crop_aspect}" if plan.crop else ""))
         for note in plan.notes:
             self.stdout.write(f"Note        {note}")
-
-
-
