@@ -20,7 +20,7 @@ from studio.models import GenerationJob, Role, Variant, Workspace
 from studio.permissions import RoleRequired, has_role, user_roles
 
 from .exports import AuditFilter, filter_events
-from .models import AuditEvent, Decision, Publication, Review, ReviewStage, SafetyAssessment
+from .models import AuditEvent, Comment, Decision, Publication, Review, ReviewStage, SafetyAssessment
 
 AUDITOR_ROLES = (Role.COMPLIANCE,)  # workspace admins hold every role
 NO_ACCESS_MESSAGE = "Only a compliance auditor or a workspace admin can see the audit log."
@@ -218,6 +218,7 @@ def asset_trail(*, user, variant_id: int) -> AssetTrail:
         "approvals.reviewstage": stage_ids,
         "approvals.decision": decision_ids,
         "approvals.publication": [p.pk for v in versions.values() for p in v.publications],
+        "approvals.comment": list(Comment.objects.filter(variant_id__in=versions.keys()).values_list("pk", flat=True)),
     }
     condition = Q()
     for subject_type, pks in subjects.items():

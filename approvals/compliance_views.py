@@ -60,7 +60,10 @@ class AuditFilterForm(forms.Form):
         return data
 
     def to_filter(self) -> AuditFilter:
-        data = self.cleaned_data if self.is_valid() else {}
+        data: dict = {}
+        if self.is_bound:
+            self.is_valid()  # valid fields still filter when another is wrong (that one shows its error)
+            data = self.cleaned_data
         workspace = self.workspaces.get(data.get("workspace") or "")
         return AuditFilter(
             workspace_ids=(workspace.pk,) if workspace else tuple(ws.pk for ws in self.workspaces.values()),

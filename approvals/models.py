@@ -55,8 +55,9 @@ class SafetyAssessment(models.Model):
             models.CheckConstraint(condition=Q(stage__in=SafetyStage.values), name="assessment_stage_valid"),
             models.CheckConstraint(condition=Q(screener__in=Screener.values), name="assessment_screener_valid"),
             models.CheckConstraint(condition=Q(verdict__in=SafetyVerdict.values), name="assessment_verdict_valid"),
-            models.CheckConstraint(condition=Q(job__isnull=False) | Q(variant__isnull=False),
-                                   name="assessment_has_subject"),
+            models.CheckConstraint(
+                condition=Q(job__isnull=False) | Q(variant__isnull=False), name="assessment_has_subject"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -112,7 +113,9 @@ class Review(models.Model):
         ordering = ["-submitted_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["variant"], condition=Q(status="open"), name="review_one_open_per_variant",
+                fields=["variant"],
+                condition=Q(status="open"),
+                name="review_one_open_per_variant",
                 violation_error_code="already_in_review",
             ),
             models.CheckConstraint(condition=Q(status__in=ReviewStatus.values), name="review_status_valid"),
@@ -192,12 +195,14 @@ class Decision(models.Model):
     class Meta:
         ordering = ["created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["stage", "reviewer"], name="decision_one_per_reviewer",
-                                    violation_error_code="already_decided"),
+            models.UniqueConstraint(
+                fields=["stage", "reviewer"], name="decision_one_per_reviewer", violation_error_code="already_decided"
+            ),
             models.CheckConstraint(condition=Q(outcome__in=DecisionOutcome.values), name="decision_outcome_valid"),
             models.CheckConstraint(
                 condition=Q(outcome=DecisionOutcome.APPROVE) | ~Q(note=""),
-                name="decision_note_required", violation_error_code="note_required",
+                name="decision_note_required",
+                violation_error_code="note_required",
             ),
         ]
 
@@ -251,8 +256,14 @@ class AuditEvent(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="audit_events")
     seq = models.PositiveBigIntegerField()
     action = models.CharField(max_length=80, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+", db_constraint=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
     actor_label = models.CharField(max_length=200)
     subject_type = models.CharField(max_length=60)
     subject_id = models.CharField(max_length=64)
@@ -301,8 +312,11 @@ class Publication(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(width__gt=0, height__gt=0), name="publication_size_positive"),
-            models.UniqueConstraint(fields=["variant", "target_format"], name="publication_unique_per_format",
-                                    violation_error_code="already_published"),
+            models.UniqueConstraint(
+                fields=["variant", "target_format"],
+                name="publication_unique_per_format",
+                violation_error_code="already_published",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -334,15 +348,18 @@ class StagePolicy(models.Model):
     kind = models.CharField(max_length=12, choices=StageKind.choices)
     rule = models.CharField(max_length=10, choices=ApprovalRule.choices, default=ApprovalRule.ANY)
     assignees = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="+",
         help_text="Leave empty to assign everyone holding the stage's role.",
     )
 
     class Meta:
         ordering = ["workspace", "kind"]
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "kind"], name="stage_policy_unique_kind",
-                                    violation_error_code="duplicate_policy"),
+            models.UniqueConstraint(
+                fields=["workspace", "kind"], name="stage_policy_unique_kind", violation_error_code="duplicate_policy"
+            ),
             models.CheckConstraint(condition=Q(kind__in=StageKind.values), name="stage_policy_kind_valid"),
             models.CheckConstraint(condition=Q(rule__in=ApprovalRule.values), name="stage_policy_rule_valid"),
         ]

@@ -51,7 +51,8 @@ class Workspace(models.Model):
     )
     blocklist_terms = models.JSONField(default=list, blank=True)
     safety_policy = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='Overrides on the sector preset: {"Violence": {"2": "review", "4": "block"}}',
     )
     review_sla_hours = models.PositiveIntegerField(default=48)
@@ -61,7 +62,8 @@ class Workspace(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(sector__in=Sector.values), name="workspace_sector_valid",
+                condition=Q(sector__in=Sector.values),
+                name="workspace_sector_valid",
                 violation_error_code="invalid_sector",
             ),
         ]
@@ -90,7 +92,8 @@ class Membership(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "workspace", "role"], name="membership_unique_role",
+                fields=["user", "workspace", "role"],
+                name="membership_unique_role",
                 violation_error_code="duplicate_membership",
             ),
             models.CheckConstraint(
@@ -121,7 +124,8 @@ class Campaign(models.Model):
             models.UniqueConstraint(fields=["workspace", "slug"], name="campaign_unique_slug"),
             models.CheckConstraint(
                 condition=Q(budget__gte=0) & Q(reserved_cost__gte=0) & Q(spent_cost__gte=0),
-                name="campaign_money_non_negative", violation_error_code="negative_money",
+                name="campaign_money_non_negative",
+                violation_error_code="negative_money",
             ),
         ]
 
@@ -147,7 +151,8 @@ class CampaignFormat(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(width__gte=16, width__lte=MAX_EDGE_PX, height__gte=16, height__lte=MAX_EDGE_PX),
-                name="format_size_in_range", violation_error_code="size_out_of_range",
+                name="format_size_in_range",
+                violation_error_code="size_out_of_range",
             ),
             models.UniqueConstraint(fields=["campaign", "name"], name="format_unique_name"),
         ]
@@ -239,8 +244,9 @@ class CapabilityProfile(models.Model):
     supports_markup = models.BooleanField(default=False)
     supports_input_fidelity = models.BooleanField(default=False)
     default_output_tokens = models.JSONField(
-        default=dict, blank=True,
-        help_text="Estimation fallback: output tokens per megapixel by quality, e.g. {\"medium\": 1500}",
+        default=dict,
+        blank=True,
+        help_text='Estimation fallback: output tokens per megapixel by quality, e.g. {"medium": 1500}',
     )
     deprecated = models.BooleanField(default=False)
 
@@ -276,12 +282,16 @@ class PriceTable(models.Model):
     class Meta:
         ordering = ["model_name", "-effective_from"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["model_name", "provider", "effective_from"], name="price_unique_effective"
-            ),
+            models.UniqueConstraint(fields=["model_name", "provider", "effective_from"], name="price_unique_effective"),
             models.CheckConstraint(
-                condition=Q(image_input__gte=0, cached_image_input__gte=0, image_output__gte=0,
-                            text_input__gte=0, cached_text_input__gte=0, text_output__gte=0),
+                condition=Q(
+                    image_input__gte=0,
+                    cached_image_input__gte=0,
+                    image_output__gte=0,
+                    text_input__gte=0,
+                    cached_text_input__gte=0,
+                    text_output__gte=0,
+                ),
                 name="price_non_negative",
             ),
         ]
@@ -320,7 +330,8 @@ class Deployment(models.Model):
     secret_env = models.CharField(max_length=80, blank=True, validators=[ENV_VAR_VALIDATOR])
     profile = models.ForeignKey(CapabilityProfile, on_delete=models.PROTECT, related_name="deployments")
     routing = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='Optional: {"size_tiers": {"smimage": {...}}, "token_buckets": {"16": {...}}}',
     )
     is_default = models.BooleanField(default=False)
@@ -332,7 +343,9 @@ class Deployment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "name"], name="deployment_unique_name"),
             models.UniqueConstraint(
-                fields=["workspace"], condition=Q(is_default=True), name="deployment_one_default",
+                fields=["workspace"],
+                condition=Q(is_default=True),
+                name="deployment_one_default",
                 violation_error_code="duplicate_default",
             ),
             models.CheckConstraint(condition=Q(provider__in=ProviderKind.values), name="deployment_provider_valid"),
@@ -378,9 +391,13 @@ class GenerationJob(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="jobs")
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="jobs")
-    draft_version = models.ForeignKey(DraftVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
+    draft_version = models.ForeignKey(
+        DraftVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
+    )
     deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="jobs")
-    target_format = models.ForeignKey(CampaignFormat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    target_format = models.ForeignKey(
+        CampaignFormat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     operation = models.CharField(max_length=10, choices=Operation.choices, default=Operation.GENERATE)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs")
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -422,8 +439,9 @@ class GenerationJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="job_status_valid",
-                                   violation_error_code="invalid_status"),
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="job_status_valid", violation_error_code="invalid_status"
+            ),
             models.CheckConstraint(condition=Q(operation__in=Operation.values), name="job_operation_valid"),
             models.CheckConstraint(condition=Q(n__gte=1, n__lte=10), name="job_n_range"),
             models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_range"),
@@ -433,8 +451,11 @@ class GenerationJob(models.Model):
                 name="job_cost_non_negative",
             ),
             models.CheckConstraint(
-                condition=Q(operation=Operation.GENERATE) | Q(operation=Operation.RERUN) | Q(base_variant__isnull=False),
-                name="job_edit_has_base", violation_error_code="edit_without_base",
+                condition=Q(operation=Operation.GENERATE)
+                | Q(operation=Operation.RERUN)
+                | Q(base_variant__isnull=False),
+                name="job_edit_has_base",
+                violation_error_code="edit_without_base",
             ),
         ]
         indexes = [models.Index(fields=["workspace", "status"])]
@@ -511,13 +532,16 @@ class Variant(models.Model):
     class Meta:
         ordering = ["-created_at", "index"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=VariantStatus.values), name="variant_status_valid",
-                                   violation_error_code="invalid_status"),
-            models.CheckConstraint(condition=Q(safety_verdict__in=SafetyVerdict.values),
-                                   name="variant_verdict_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=VariantStatus.values),
+                name="variant_status_valid",
+                violation_error_code="invalid_status",
+            ),
+            models.CheckConstraint(condition=Q(safety_verdict__in=SafetyVerdict.values), name="variant_verdict_valid"),
             models.CheckConstraint(condition=Q(width__gt=0, height__gt=0), name="variant_size_positive"),
-            models.UniqueConstraint(fields=["job", "index"], name="variant_unique_job_index",
-                                    violation_error_code="duplicate_variant"),
+            models.UniqueConstraint(
+                fields=["job", "index"], name="variant_unique_job_index", violation_error_code="duplicate_variant"
+            ),
         ]
         indexes = [models.Index(fields=["workspace", "status"])]
 

@@ -126,7 +126,7 @@ def draft_version_add(
 ) -> DraftVersion:
     """Versions are immutable; saving an edited draft adds one (unchanged text adds nothing)."""
     require_role(actor, draft.workspace, Role.MARKETER, action="edit drafts")
-    draft = PromptDraft.objects.select_for_update().get(pk=draft.pk)
+    draft = PromptDraft.objects.select_for_update(of=("self",)).get(pk=draft.pk)
     latest = draft.versions.order_by("-number").first()
     text = text.strip()
     variables = variables or {}
@@ -203,7 +203,7 @@ class LaunchRequest:
 
 def _reserve_budget(*, campaign: Campaign, amount: Decimal) -> Campaign:
     """Reserve ``amount`` under a row lock so concurrent launches can never overspend."""
-    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    locked = Campaign.objects.select_for_update(of=("self",)).get(pk=campaign.pk)
     remaining = locked.budget - locked.reserved_cost - locked.spent_cost
     if amount > remaining:
         raise BudgetExceeded(
@@ -447,7 +447,7 @@ def variant_edit(
 
 
 def _settle(job: GenerationJob, actual: Decimal) -> None:
-    campaign = Campaign.objects.select_for_update().get(pk=job.campaign_id)
+    campaign = Campaign.objects.select_for_update(of=("self",)).get(pk=job.campaign_id)
     campaign.reserved_cost = max(Decimal(0), campaign.reserved_cost - job.reserved_cost)
     campaign.spent_cost += actual
     campaign.save(update_fields=["reserved_cost", "spent_cost"])
@@ -501,7 +501,7 @@ def _screen_prompt(job: GenerationJob) -> str:
         return "ok"
     screening = screen_prompt(workspace=job.workspace, text=job.prompt)
     with transaction.atomic():
-        locked = GenerationJob.objects.select_for_update().get(pk=job.pk)
+        locked = GenerationJob.objects.select_for_update(of=("self",)).get(pk=job.pk)
         if locked.is_terminal:
             return "blocked" if locked.status == JobStatus.BLOCKED else "ok"
         screening_record(screening=screening, stage="prompt", workspace=job.workspace, job=locked, text=job.prompt)
@@ -588,7 +588,7 @@ def job_execute(*, job_id: int) -> GenerationJob:
 
     with transaction.atomic():
         job = (
-            GenerationJob.objects.select_for_update()
+            GenerationJob.objects.select_for_update(of=("self",))
             .select_related("deployment__profile", "workspace", "draft_version__draft")
             .get(pk=job_id)
         )
@@ -632,7 +632,9 @@ def job_execute(*, job_id: int) -> GenerationJob:
     actual = cost_of_usage(result.usage, price).quantize(COST_QUANTUM)
     with transaction.atomic():
         job = (
-            GenerationJob.objects.select_for_update().select_related("workspace", "draft_version__draft").get(pk=job_id)
+            GenerationJob.objects.select_for_update(of=("self",))
+            .select_related("workspace", "draft_version__draft")
+            .get(pk=job_id)
         )
         if job.is_terminal:  # another delivery finished first: keep its variants and cost
             return job
@@ -764,7 +766,7 @@ def _job_provider_failed(*, job_id: int, error) -> GenerationJob:
     from .providers.retry import backoff_seconds
 
     with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().select_related("workspace").get(pk=job_id)
+        job = GenerationJob.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=job_id)
         if job.is_terminal:
             return job
         if error.kind == ErrorKind.RETRYABLE and job.attempts <= settings.IMPRIMATUR_PROVIDER_MAX_RETRIES:
@@ -840,7 +842,7 @@ def variant_screen(*, variant_id: int) -> Variant:
         data = fh.read()
     screening = screen_image(workspace=variant.workspace, image=data)
     with transaction.atomic():
-        variant = Variant.objects.select_for_update().get(pk=variant_id)
+        variant = Variant.objects.select_for_update(of=("self",)).get(pk=variant_id)
         if variant.status != VariantStatus.SAFETY_PENDING:
             return variant
         screening_record(screening=screening, stage="image", workspace=variant.workspace, variant=variant)
@@ -855,7 +857,7 @@ def variant_screen(*, variant_id: int) -> Variant:
 def job_give_up(*, job_id: int, reason: str) -> GenerationJob:
     """Close a job that kept asking for a retry (e.g. the safety service never answered)."""
     with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().select_related("workspace").get(pk=job_id)
+        job = GenerationJob.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=job_id)
         if job.is_terminal:
             return job
         _finish_without_images(

@@ -260,6 +260,7 @@ def variant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 def _variant_context(request, workspace, variant: Variant, *, edit_form=None, edit_error="") -> dict:
     from approvals.safety.selectors import safety_panel_context
+    from approvals.selectors import approved_review_for
 
     return {
         **_role_context(request.user, workspace),
@@ -272,6 +273,7 @@ def _variant_context(request, workspace, variant: Variant, *, edit_form=None, ed
         "localisable_locales": [loc for loc in (variant.job.draft_version.locale_copy or {}) if loc != variant.locale],
         "edit_error": edit_error,
         "open_review": variant.reviews.filter(status="open").first(),
+        "approved_review": approved_review_for(variant=variant),
         "publications": variant.publications.select_related("target_format"),
         "hosted_screeners": bool(workspace.safety_screeners),
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -249,3 +249,10 @@ def test_first_broken_workspace_fails_the_whole_run(capsys, workspace, chain):
     code, _, err = run_verify(capsys)
     assert code == 1
     assert "acme: event #5" in err
+
+
+def test_event_recorded_on_a_whole_second_verifies(workspace, monkeypatch):
+    """SQLite stores such a timestamp without its fraction; verification must still read it back exactly."""
+    monkeypatch.setattr(audit.timezone, "now", lambda: datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC))
+    audit_append(workspace=workspace, actor=None, action="studio.test.whole_second")
+    assert audit_verify(workspace=workspace).ok

@@ -20,6 +20,7 @@ from approvals.audit import audit_append
 from approvals.compliance_selectors import asset_trail, asset_trail_json
 from approvals.models import (
     AuditEvent,
+    Comment,
     Decision,
     Publication,
     Review,
@@ -86,6 +87,8 @@ def asset(workspace, marketer, reviewer, compliance, ad_format):
                                        note="Add the APR footnote before launch", variant_sha256=child.sha256)
     audit_append(workspace=workspace, actor=compliance, action="approvals.review.approved", subject=review,
                  data={"decision": decision.pk})
+    comment = Comment.objects.create(variant=child, author=reviewer, text="Logo too small", x=0.1, y=0.1, w=0.2, h=0.2)
+    audit_append(workspace=workspace, actor=reviewer, action="approvals.comment.added", subject=comment)
     rendition = f.png_bytes(120, 63, (1, 2, 3))
     publication = Publication.objects.create(
         workspace=workspace, variant=child, review=review, target_format=ad_format, width=1200, height=628,
@@ -280,7 +283,7 @@ def test_asset_trail_assembles_lineage_decisions_and_events(compliance, asset):
     assert [e.seq for e in trail.events] == sorted(e.seq for e in trail.events)
     assert {e.action for e in trail.events} >= {
         "studio.job.created", "studio.variant.created", "approvals.safety.screened", "approvals.review.submitted",
-        "approvals.review.approved", "approvals.publication.created",
+        "approvals.review.approved", "approvals.publication.created", "approvals.comment.added",
     }
     as_json = json.loads(json.dumps(asset_trail_json(trail)))
     stage = as_json["lineage"][1]["reviews"][0]["stages"][1]

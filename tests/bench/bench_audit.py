@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -96,7 +97,11 @@ def main() -> int:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="imprimatur-bench-audit-"))
-    connection, old_name = _setup(tmp)
+    try:
+        connection, old_name = _setup(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     try:
         from django.db import connection as conn
         from django.db import transaction
@@ -190,9 +195,7 @@ def main() -> int:
         return 0
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-        for path in sorted(tmp.rglob("*"), reverse=True):
-            path.unlink() if path.is_file() else path.rmdir()
-        tmp.rmdir()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -109,16 +109,20 @@ def test_submit_review_approve_publish_and_audit_history(page, demo, login, tmp_
     page.get_by_label("Approve", exact=True).check()
     page.get_by_label("Note or reason").fill("On brand; colours match the guide.")
     page.get_by_role("button", name="Record decision").click()
-    expect(page.locator("#decision")).to_contain_text("Approve by")
-    _screenshot(page, tmp_path_factory, "04-approved")
+    expect(page.get_by_role("status").or_(page.locator(".alert-success"))).to_contain_text("Approve")
     # Step 4: publish at the format's exact size; the publication page shows its URL.
+    page.goto(f"{demo.url}/w/demo/variants/{variant_id}/")
+    expect(page.locator(".badge", has_text="Approved").first).to_be_visible()
+    page.get_by_role("link", name="Publish").click()
+    expect(page.locator("#decision")).to_contain_text("Approve by Rob Reviewer")
+    _screenshot(page, tmp_path_factory, "04-approved")
     page.get_by_label("Format").select_option(label="LinkedIn ad (1200x628)")
     page.get_by_role("button", name="Publish at exact size").click()
     expect(page.get_by_role("heading", name=re.compile("Publi"))).to_be_visible(timeout=60000)
     expect(page.locator("body")).to_contain_text("1200", timeout=60000)
     publication = wait_for(lambda: Publication.objects.filter(variant_id=variant_id).first(), timeout=60,
                            message="the publication")
-    expect(page.locator("body")).to_contain_text(publication.file.url)
+    expect(page.get_by_label("File URL")).to_have_value(re.compile(re.escape(publication.file.url) + "$"))
     with publication.file.open("rb") as fh, Image.open(fh) as img:
         assert img.size == (1200, 628)
     _screenshot(page, tmp_path_factory, "05-published")
@@ -127,7 +131,7 @@ def test_submit_review_approve_publish_and_audit_history(page, demo, login, tmp_
     login(page, "compliance", "compliance-demo-pass")
     page.goto(f"{demo.url}/compliance/variants/{variant_id}/")
     history = page.locator("body")
-    for username in ("marketer", "reviewer"):
+    for username in ("Mia Marketer", "Rob Reviewer"):
         expect(history).to_contain_text(username)
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"studio.job.created", "studio.variant.created", "approvals.review.submitted",
