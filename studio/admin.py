@@ -19,6 +19,16 @@ class WorkspaceAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
 
+    def save_model(self, request, obj, form, change):
+        from .services import SAFETY_SETTING_FIELDS, workspace_settings_changed
+
+        before = {}
+        if change:
+            before = models.Workspace.objects.filter(pk=obj.pk).values(*SAFETY_SETTING_FIELDS).first() or {}
+        super().save_model(request, obj, form, change)
+        if change:
+            workspace_settings_changed(actor=request.user, workspace=obj, before=before)
+
 
 @admin.register(models.Campaign)
 class CampaignAdmin(admin.ModelAdmin):
@@ -92,8 +102,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(models.GenerationJob)
 class GenerationJobAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "workspace", "operation", "status", "planned_width", "planned_height", "estimated_cost",
-                    "actual_cost", "created_at")
+    list_display = (
+        "pk",
+        "workspace",
+        "operation",
+        "status",
+        "planned_width",
+        "planned_height",
+        "estimated_cost",
+        "actual_cost",
+        "created_at",
+    )
     list_filter = ("status", "operation", "workspace")
 
 

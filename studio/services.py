@@ -899,7 +899,7 @@ def job_rerun(*, actor, job: GenerationJob) -> GenerationJob:
         height=job.planned_height,
         n=job.n,
         prompt=job.prompt,
-        input_images=(1 + len(references)) if job.base_variant_id else 0,
+        input_images=(1 + len(references) + len(job.reference_uploads)) if job.base_variant_id else 0,
     )
     _reserve_budget(campaign=job.campaign, amount=estimate.amount)
     rerun = GenerationJob(
@@ -987,3 +987,43 @@ def variant_localise(*, actor, variant: Variant, locales: list[str]) -> list[Gen
                 )
             )
     return jobs
+
+
+SAFETY_SETTING_FIELDS = (
+    "sector",
+    "regulated",
+    "safety_fail_open",
+    "safety_screeners",
+    "blocklist_terms",
+    "safety_policy",
+    "review_sla_hours",
+    "style_guide",
+)
+
+
+@transaction.atomic
+def workspace_settings_changed(*, actor, workspace, before: dict) -> dict:
+    """Record a change of a workspace's configuration (made through the admin) in the audit chain, in the
+    admin's transaction. Switching a workspace to fail open is called out explicitly, because it lets
+    images through when a screener is down. Queues the Azure blocklist sync when the terms changed."""
+    from approvals.safety.tasks import safety_blocklist_sync
+
+    changes = {
+        field: {"before": before.get(field), "after": getattr(workspace, field)}
+        for field in SAFETY_SETTING_FIELDS
+        if before.get(field) != getattr(workspace, field)
+    }
+    if not changes:
+        return changes
+    action = "studio.workspace.settings_changed"
+    if "safety_fail_open" in changes:
+        action = (
+            "studio.workspace.fail_open_enabled"
+            if workspace.safety_fail_open
+            else "studio.workspace.fail_open_disabled"
+        )
+    audit_append(workspace=workspace, actor=actor, action=action, subject=workspace, data={"changes": changes})
+    if "blocklist_terms" in changes and "azure" in (workspace.safety_screeners or []):
+        workspace_id = workspace.pk
+        transaction.on_commit(lambda: safety_blocklist_sync.delay(workspace_id))
+    return changes

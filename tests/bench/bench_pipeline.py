@@ -119,10 +119,13 @@ def setup_django(db_name: str):
 
 
 def start_worker(db_url: str, media: str, concurrency: int, log: Path) -> subprocess.Popen:
+    """The worker gets two threads beyond the provider concurrency: post-processing tasks (image safety
+    screening) share the worker, and should not hold a provider slot's thread while a call could start."""
     env = {**os.environ, "DATABASE_URL": db_url, "CELERY_TASK_ALWAYS_EAGER": "false", "MEDIA_ROOT": media,
-           "DJANGO_SETTINGS_MODULE": "studio.settings.test", "BENCH_OPENAI_KEY": "bench"}
+           "DJANGO_SETTINGS_MODULE": "studio.settings.test", "BENCH_OPENAI_KEY": "bench",
+           "LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "studio", "worker", "--pool=threads",
-                             f"--concurrency={concurrency}", "--loglevel=WARNING", "--without-gossip",
+                             f"--concurrency={concurrency + 2}", "--loglevel=WARNING", "--without-gossip",
                              "--without-mingle", "--without-heartbeat", "-E"],
                             cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     time.sleep(4)
@@ -165,6 +168,10 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--latency", type=float, default=1.0)
     args = parser.parse_args()
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
 
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/imprimatur")
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")

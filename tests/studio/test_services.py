@@ -252,3 +252,39 @@ def test_new_variants_are_screened_before_they_can_be_submitted(
     assert variant.status == VariantStatus.READY
     assert variant.safety_verdict in ("allow", "review")
     assert SafetyAssessment.objects.filter(variant=variant, stage="image").exists()
+
+
+class WrongSizeProvider:
+    """Returns a real image of a size other than the plan (as `size=auto` or a silent resize would)."""
+
+    label = "wrong size"
+
+    def generate(self, request):
+        from studio.providers import GeneratedImage, ProviderResult, Usage
+
+        data = f.png_bytes(1024, 1024)
+        return ProviderResult(
+            images=[GeneratedImage(data=data, width=1024, height=1024, format="png")],
+            usage=Usage(input_text_tokens=20, output_image_tokens=272),
+            request_id="req_1",
+        )
+
+    edit = generate
+
+
+def test_a_real_image_of_another_size_is_kept_and_flagged(queued_job, monkeypatch, workspace, reviewer):
+    monkeypatch.setattr("studio.providers.get_provider", lambda deployment, **kw: WrongSizeProvider())
+    job = services.job_execute(job_id=queued_job.pk)
+    assert job.status == JobStatus.SUCCEEDED
+    variant = job.variants.get()
+    assert (variant.width, variant.height) == (1024, 1024)
+    assert variant.size_mismatch is True
+    assert "instead of the planned 1216x640" in job.error_message
+    # Its rendition is planned from the real size: publishing still reaches the exact target.
+    from studio.sizing import make_rendition
+
+    with variant.image.open("rb") as fh:
+        rendition = make_rendition(source=fh.read(), width=1200, height=628)
+    from io import BytesIO
+
+    assert Image.open(BytesIO(rendition)).size == (1200, 628)
