@@ -21,7 +21,8 @@ class QueueFilterForm(forms.Form):
     workspace = forms.ChoiceField(required=False, label="Workspace")
     campaign = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Campaign")
     format = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Format")
-    locale = forms.CharField(required=False, max_length=20, label="Locale")
+    locale = forms.CharField(required=False, max_length=20, label="Locale",
+                             widget=forms.TextInput(attrs={"placeholder": "Locale, e.g. ja", "size": 14}))
     verdict = forms.ChoiceField(
         required=False, label="Safety verdict",
         choices=[("", "Any"), (SafetyVerdict.ALLOW, "Allow"), (SafetyVerdict.REVIEW, "Review")],

@@ -172,6 +172,11 @@ class ReviewStage(models.Model):
             models.CheckConstraint(condition=Q(status__in=StageStatus.values), name="stage_status_valid"),
             models.CheckConstraint(condition=Q(kind__in=StageKind.values), name="stage_kind_valid"),
         ]
+        indexes = [
+            # The review queue reads pending stages soonest due first; pending stages are a small slice of
+            # all stages ever created, so a partial index keeps the queue fast however long the history.
+            models.Index(fields=["due_at", "id"], condition=Q(status="pending"), name="stage_pending_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of review {self.review_id}"

@@ -21,7 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 from django_htmx.middleware import HtmxDetails
 
-from studio.models import SafetyVerdict, Variant, VariantStatus
+from studio.models import Role, SafetyVerdict, Variant, VariantStatus
+from studio.permissions import has_role
 
 from . import selectors, services
 from .forms import BulkApproveForm, CommentForm, DecisionForm, OverrideForm, PublishForm, QueueFilterForm
@@ -156,6 +157,9 @@ def _review_context(request: HtmxHttpRequest, review: Review, *, decision_form: 
     if publishable and publish_form is None:
         publish_form = PublishForm(formats=formats)
     latest = variant.reviews.order_by("-submitted_at", "-pk").values_list("pk", flat=True).first()
+    # The in-image copy this locale's image should carry, so the reviewer can check it against the pixels.
+    locale_copy = variant.job.draft_version.locale_copy if variant.locale and variant.job.draft_version_id else {}
+    expected_copy = locale_copy.get(variant.locale, "") if isinstance(locale_copy, dict) else ""
     return {
         "review": review,
         "variant": variant,
@@ -168,6 +172,9 @@ def _review_context(request: HtmxHttpRequest, review: Review, *, decision_form: 
         "focus_note": initial_outcome in (DecisionOutcome.REQUEST_CHANGES, DecisionOutcome.REJECT),
         "comments": comments,
         "pins": [c for c in comments if c.x is not None],
+        # "Fix this" on a pinned comment opens the studio's edit form: only for people who may make versions.
+        "can_fix": has_role(request.user, review.workspace, Role.MARKETER),
+        "expected_copy": str(expected_copy),
         "comment_form": comment_form or CommentForm(),
         "parents": parents,
         "previous": parents[0] if parents else None,

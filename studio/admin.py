@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models as django_models
 
 from . import models
 
@@ -53,6 +54,8 @@ class DeploymentAdmin(admin.ModelAdmin):
     list_display = ("name", "workspace", "provider", "model", "profile", "is_default", "active")
     list_filter = ("provider", "workspace")
     actions = ["test_connection"]
+    # Endpoints are HTTPS; this is also Django 6's default, so the form behaves the same after the upgrade.
+    formfield_overrides = {django_models.URLField: {"assume_scheme": "https"}}
 
     @admin.action(description="Test connection (one small real call)")
     def test_connection(self, request, queryset):

@@ -7,7 +7,7 @@ import re
 
 from django import forms
 
-from .models import MAX_EDGE_PX, CampaignFormat, Deployment
+from .models import MAX_EDGE_PX, CampaignFormat, Deployment, PromptTemplate
 
 SIZE_PATTERN = re.compile(r"^\s*(\d{1,6})\s*[xX×]\s*(\d{1,6})\s*$")
 
@@ -52,11 +52,18 @@ class LocaleCopyField(forms.CharField):
 
 class DraftForm(forms.Form):
     title = forms.CharField(max_length=200)
+    template = forms.ModelChoiceField(
+        queryset=PromptTemplate.objects.none(),
+        required=False,
+        label="Start from template",
+        empty_label="No template",
+        help_text="Leave the prompt empty to start from the template's text and style; fill in its {values} below.",
+    )
     text = forms.CharField(
         label="Prompt",
         max_length=30000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
-        error_messages={"required": "Write a prompt: describe the image you need."},
     )
     locale_copy = LocaleCopyField(
         label="In-image copy per locale",
@@ -70,6 +77,15 @@ class DraftForm(forms.Form):
         help_text='Values for {placeholders} in the prompt, e.g. {"product": "lemon soda"}.',
     )
 
+    def __init__(self, *args, workspace=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "template" in self.fields:
+            templates = workspace.prompt_templates.order_by("name") if workspace is not None else None
+            if templates is not None and templates.exists():
+                self.fields["template"].queryset = templates
+            else:
+                del self.fields["template"]  # nothing to choose from: no empty select on the page
+
     def clean_variables(self):
         raw = (self.cleaned_data.get("variables") or "").strip()
         if not raw:
@@ -82,9 +98,22 @@ class DraftForm(forms.Form):
             raise forms.ValidationError('Template values must look like {"name": "value"}.')
         return {str(k): str(v) for k, v in value.items()}
 
+    def clean(self):
+        data = super().clean()
+        text = (data.get("text") or "").strip()
+        template = data.get("template")
+        if not text and template is not None:
+            # The template's text, then its style preset, as the starting prompt; the marketer edits from there.
+            text = "\n\n".join(part for part in (template.text.strip(), template.style_preset.strip()) if part)
+        if not text and "text" not in self.errors:
+            self.add_error("text", "Write a prompt: describe the image you need.")
+        data["text"] = text
+        return data
+
 
 class DraftEditForm(DraftForm):
     title = None
+    template = None
 
 
 class GenerateForm(forms.Form):
@@ -96,7 +125,7 @@ class GenerateForm(forms.Form):
         required=False,
         label="Custom size (px)",
         max_length=20,
-        widget=forms.TextInput(attrs={"placeholder": "1200x628", "inputmode": "text"}),
+        widget=forms.TextInput(attrs={"placeholder": "e.g. 1080x1920", "inputmode": "text"}),
     )
     n = forms.IntegerField(label="Variants", min_value=1, max_value=10, initial=4)
     quality = forms.ChoiceField(choices=[], initial="medium")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import re
+
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -9,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from .models import (
     Campaign,
     Deployment,
+    DraftVersion,
     GenerationJob,
     PromptDraft,
     Variant,
@@ -77,11 +81,16 @@ def variant_get(*, workspace: Workspace, pk: int) -> Variant:
 
 
 def variant_lineage(*, variant: Variant, depth: int = 20) -> list[Variant]:
-    """Ancestors from the root down to ``variant`` following the first parent (the base image)."""
+    """Ancestors from the root down to ``variant``, following each version's base image (the variant its
+    job edited). Other parents are references, which can be older than the base: "lowest parent id"
+    would wrongly follow them."""
     chain = [variant]
     current = variant
     for _ in range(depth):
-        parent = current.parents.order_by("pk").first()
+        base_id = current.job.base_variant_id
+        if base_id is None:
+            break
+        parent = Variant.objects.select_related("job").filter(pk=base_id).first()
         if parent is None:
             break
         chain.append(parent)
@@ -90,26 +99,102 @@ def variant_lineage(*, variant: Variant, depth: int = 20) -> list[Variant]:
 
 
 def draft_tree(*, draft: PromptDraft) -> list[dict]:
-    """The version tree of a draft as nested dicts ``{"variant": v, "children": [...]}``, built from two
-    queries (variants with their job, and the parent links) however deep the tree is."""
+    """The version tree of a draft as nested dicts ``{"variant": v, "children": [...]}``, built from one
+    query (variants with their job) however deep the tree is. A version hangs under its base image (its
+    job's ``base_variant``); reference images are parents too but never where a version belongs."""
     variants = {
         v.pk: v
         for v in Variant.objects.filter(draft=draft)
         .select_related("job__deployment", "created_by")
         .order_by("created_at", "index")
     }
-    links = Variant.parents.through.objects.filter(from_variant__draft=draft).values_list(
-        "from_variant_id", "to_variant_id"
-    )
-    first_parent: dict[int, int] = {}
-    for child_id, parent_id in sorted(links):
-        first_parent.setdefault(child_id, parent_id)
     nodes = {pk: {"variant": v, "children": []} for pk, v in variants.items()}
     roots = []
     for pk, node in nodes.items():
-        parent_id = first_parent.get(pk)
+        parent_id = variants[pk].job.base_variant_id
         if parent_id in nodes:
             nodes[parent_id]["children"].append(node)
         else:
             roots.append(node)
     return roots
+
+
+def fix_comment_get(*, variant: Variant, comment_id: str | int | None):
+    """The region-pinned review comment a "Fix this" link points at, or ``None``.
+
+    Only a comment on *this* variant (so in this workspace) with a box counts; anything else (another
+    variant's comment, a reply without a box, a made-up id) is ignored rather than answered with 404,
+    because the link is only a convenience for pre-filling the edit form."""
+    from approvals.models import Comment
+
+    if comment_id is None or not str(comment_id).isdigit():
+        return None
+    return (
+        Comment.objects.filter(
+            pk=int(comment_id), variant=variant, variant__workspace_id=variant.workspace_id, x__isnull=False
+        )
+        .select_related("author")
+        .first()
+    )
+
+
+def draft_versions_for_diff(*, draft: PromptDraft, number: int) -> tuple[DraftVersion, DraftVersion]:
+    """Version ``number`` of ``draft`` and the one before it (404 when either does not exist)."""
+    versions = {
+        v.number: v for v in draft.versions.filter(number__in=[number - 1, number]).select_related("created_by")
+    }
+    if number not in versions or number - 1 not in versions:
+        raise Http404("No earlier version to compare with")
+    return versions[number - 1], versions[number]
+
+
+_WORDS = re.compile(r"\s+|[^\s]+")
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """A word-level diff of two texts as ``(kind, text)`` runs, kind one of ``equal``, ``insert``,
+    ``delete``. Words are compared with their following whitespace kept as separate tokens, so the
+    rendered result reads like the original text with the changes marked, not a list of lines."""
+    a, b = _WORDS.findall(old or ""), _WORDS.findall(new or "")
+    runs: list[tuple[str, str]] = []
+
+    def add(kind: str, tokens: list[str]) -> None:
+        text = "".join(tokens)
+        if not text:
+            return
+        if runs and runs[-1][0] == kind:
+            runs[-1] = (kind, runs[-1][1] + text)
+        else:
+            runs.append((kind, text))
+
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            add("equal", a[i1:i2])
+        else:
+            add("delete", a[i1:i2])
+            add("insert", b[j1:j2])
+    return runs
+
+
+def _copy_lines(copy: dict) -> str:
+    return "\n".join(f"{locale}: {text}" for locale, text in (copy or {}).items())
+
+
+def draft_version_diff(*, draft: PromptDraft, number: int) -> dict:
+    """What changed from version ``number - 1`` to ``number``: the prompt text word by word, and the
+    in-image copy and template values when they changed."""
+    import json
+
+    old, new = draft_versions_for_diff(draft=draft, number=number)
+    result = {"old": old, "new": new, "text": word_diff(old.text, new.text), "copy": None, "variables": None}
+    if (old.locale_copy or {}) != (new.locale_copy or {}):
+        result["copy"] = word_diff(_copy_lines(old.locale_copy), _copy_lines(new.locale_copy))
+    if (old.variables or {}) != (new.variables or {}):
+        result["variables"] = word_diff(
+            json.dumps(old.variables or {}, ensure_ascii=False), json.dumps(new.variables or {}, ensure_ascii=False)
+        )
+    result["unchanged"] = all(kind == "equal" for kind, _ in result["text"]) and not (
+        result["copy"] or result["variables"]
+    )
+    return result

@@ -84,8 +84,11 @@ def draft_create(
     text: str,
     variables: dict | None = None,
     locale_copy: dict | None = None,
+    template=None,
 ) -> PromptDraft:
     require_role(actor, campaign.workspace, Role.MARKETER, action="write drafts")
+    if template is not None and template.workspace_id != campaign.workspace_id:
+        raise StudioError("That template belongs to another workspace.")
     draft = PromptDraft(workspace=campaign.workspace, campaign=campaign, title=title.strip(), created_by=actor)
     draft.full_clean()
     draft.save()
@@ -95,6 +98,7 @@ def draft_create(
         text=text.strip(),
         variables=variables or {},
         locale_copy=locale_copy or {},
+        template=template,
         created_by=actor,
     )
     version.full_clean()
@@ -284,6 +288,29 @@ def _request_params(request: LaunchRequest, plan, extra: dict) -> dict:
     return params
 
 
+@dataclass(frozen=True)
+class LaunchPreview:
+    plan: object  # studio.sizing.SizePlan
+    estimate: object  # studio.pricing.Estimate
+    remaining: Decimal
+
+
+def launch_preview(*, version: DraftVersion, request: LaunchRequest) -> LaunchPreview:
+    """What a launch would do, without doing it: the same checks, size plan and estimate as
+    ``job_launch`` (so the form's live preview can never disagree with the launch). Reads only."""
+    workspace = version.draft.workspace
+    plan = _validate_launch(workspace=workspace, request=request, operation=Operation.GENERATE)
+    estimate = _estimate(
+        deployment=request.deployment,
+        quality=request.quality,
+        width=plan.width,
+        height=plan.height,
+        n=request.n,
+        prompt=prompt_compose(version=version, locale=request.locale),
+    )
+    return LaunchPreview(plan=plan, estimate=estimate, remaining=version.draft.campaign.remaining)
+
+
 @transaction.atomic
 def job_launch(
     *,
@@ -297,9 +324,11 @@ def job_launch(
     mask_png: bytes | None = None,
     rerun_of: GenerationJob | None = None,
     reference_uploads: list[bytes] | None = None,
+    enqueue: bool = True,
 ) -> GenerationJob:
     """Create a job, reserve its estimated cost and enqueue it. Safety screening of the prompt runs in
-    the task before anything is sent (and before any money is spent)."""
+    the task before anything is sent (and before any money is spent). ``enqueue=False`` is for callers
+    that run the job in their own process (the CLI's --wait), so a worker never runs it a second time."""
     from .providers.routing import route_overrides
     from .tasks import job_run
 
@@ -393,8 +422,9 @@ def job_launch(
             "draft_version": version.number,
         },
     )
-    job_id = job.pk
-    transaction.on_commit(lambda: job_run.delay(job_id))
+    if enqueue:
+        job_id = job.pk
+        transaction.on_commit(lambda: job_run.delay(job_id))
     return job
 
 

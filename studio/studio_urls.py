@@ -10,6 +10,9 @@ urlpatterns = [
     path("w/<slug:slug>/campaigns/<slug:campaign_slug>/", views.campaign_detail, name="campaign"),
     path("w/<slug:slug>/drafts/<int:pk>/", views.draft_detail, name="draft"),
     path("w/<slug:slug>/drafts/<int:pk>/save/", views.draft_save, name="draft_save"),
+    path(
+        "w/<slug:slug>/drafts/<int:pk>/versions/<int:number>/diff/", views.draft_version_diff, name="draft_version_diff"
+    ),
     path("w/<slug:slug>/drafts/<int:pk>/plan/", views.generate_preview, name="generate_preview"),
     path("w/<slug:slug>/drafts/<int:pk>/generate/", views.generate, name="generate"),
     path("w/<slug:slug>/jobs/<int:pk>/", views.job_status, name="job_status"),

@@ -25,6 +25,7 @@ def _role_context(user, workspace) -> dict:
         "workspace": workspace,
         "can_generate": has_role(user, workspace, Role.MARKETER),
         "can_review": has_role(user, workspace, Role.BRAND_REVIEWER, Role.COMPLIANCE),
+        "can_publish": has_role(user, workspace, Role.MARKETER, Role.BRAND_REVIEWER),
     }
 
 
@@ -50,7 +51,7 @@ def workspace_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def campaign_detail(request: HttpRequest, slug: str, campaign_slug: str) -> HttpResponse:
     workspace = workspace_for_user(request.user, slug)
     campaign = selectors.campaign_get(workspace=workspace, slug=campaign_slug)
-    form = DraftForm(request.POST or None)
+    form = DraftForm(request.POST or None, workspace=workspace)
     if request.method == "POST" and form.is_valid():
         try:
             draft = services.draft_create(
@@ -60,8 +61,9 @@ def campaign_detail(request: HttpRequest, slug: str, campaign_slug: str) -> Http
                 text=form.cleaned_data["text"],
                 variables=form.cleaned_data["variables"],
                 locale_copy=form.cleaned_data["locale_copy"],
+                template=form.cleaned_data.get("template"),
             )
-        except PermissionDenied as exc:
+        except (PermissionDenied, services.StudioError) as exc:
             messages.error(request, str(exc))
         else:
             return redirect("studio:draft", slug=workspace.slug, pk=draft.pk)
@@ -160,9 +162,6 @@ def _launch_request(form: GenerateForm) -> services.LaunchRequest:
 @require_GET
 def generate_preview(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Live plan + estimate for the generate form (htmx, on change). Reads only; spends nothing."""
-    from .pricing import estimate_job_cost
-    from .sizing import SizeError, plan_size
-
     workspace = workspace_for_user(request.user, slug)
     draft = selectors.draft_get(workspace=workspace, pk=pk)
     form = GenerateForm(request.GET, workspace=workspace, campaign=draft.campaign)
@@ -170,26 +169,12 @@ def generate_preview(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if form.is_valid():
         req = _launch_request(form)
         try:
-            plan = plan_size(
-                target_width=req.target_width, target_height=req.target_height, profile=req.deployment.profile
-            )
-        except SizeError as exc:
-            context["error"] = str(exc)
+            preview = services.launch_preview(version=draft.versions.order_by("-number").first(), request=req)
+        except services.StudioError as exc:
+            context["error"] = " ".join([exc.message, *exc.field_errors.values()])
         else:
-            version = draft.versions.order_by("-number").first()
-            prompt = services.prompt_compose(version=version, locale=req.locale)
             context.update(
-                plan=plan,
-                deployment=req.deployment,
-                remaining=draft.campaign.remaining,
-                estimate=estimate_job_cost(
-                    deployment=req.deployment,
-                    quality=req.quality,
-                    width=plan.width,
-                    height=plan.height,
-                    n=req.n,
-                    prompt=prompt,
-                ),
+                plan=preview.plan, estimate=preview.estimate, remaining=preview.remaining, deployment=req.deployment
             )
     else:
         context["error"] = " ".join(str(e) for errors in form.errors.values() for e in errors)
@@ -255,13 +240,42 @@ def job_status(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def variant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     workspace = workspace_for_user(request.user, slug)
     variant = selectors.variant_get(workspace=workspace, pk=pk)
-    return render(request, "studio/variant.html", _variant_context(request, workspace, variant))
+    edit_form = None
+    fix_comment = selectors.fix_comment_get(variant=variant, comment_id=request.GET.get("fix_comment"))
+    if fix_comment is not None:
+        edit_form = EditForm(
+            workspace=workspace,
+            exclude_variant=variant,
+            initial={"instruction": fix_comment.text, "mask": _fix_comment_mask(variant, fix_comment)},
+        )
+    return render(
+        request,
+        "studio/variant.html",
+        _variant_context(request, workspace, variant, edit_form=edit_form, fix_comment=fix_comment),
+    )
 
 
-def _variant_context(request, workspace, variant: Variant, *, edit_form=None, edit_error="") -> dict:
+def _fix_comment_mask(variant: Variant, comment) -> str:
+    """The comment's box as the painter's initial mask (a PNG data URL), or "" when the box cannot be
+    a mask (it covers the whole image: then the instruction alone is the edit)."""
+    import base64
+
+    from .uploads import UploadRejected, mask_from_box
+
+    try:
+        box = (comment.x, comment.y, comment.w, comment.h)
+        png = mask_from_box(width=variant.width, height=variant.height, box=box)
+    except UploadRejected:
+        return ""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _variant_context(request, workspace, variant: Variant, *, edit_form=None, edit_error="", fix_comment=None) -> dict:
     from approvals.safety.selectors import safety_panel_context
     from approvals.selectors import approved_review_for
 
+    edit_form = edit_form or EditForm(workspace=workspace, exclude_variant=variant)
+    initial_mask = edit_form["mask"].value() or ""
     return {
         **_role_context(request.user, workspace),
         **safety_panel_context(variant=variant, verdict=variant.safety_verdict),
@@ -269,7 +283,11 @@ def _variant_context(request, workspace, variant: Variant, *, edit_form=None, ed
         "job": variant.job,
         "lineage": selectors.variant_lineage(variant=variant),
         "children": variant.children.order_by("pk"),
-        "edit_form": edit_form or EditForm(workspace=workspace, exclude_variant=variant),
+        "edit_form": edit_form,
+        # A mask painted before a refused submit, or pre-filled from a "Fix this" comment: the painter
+        # starts from it and its section opens, so nothing the marketer marked is lost.
+        "initial_mask": initial_mask,
+        "fix_comment": fix_comment,
         "localisable_locales": [loc for loc in (variant.job.draft_version.locale_copy or {}) if loc != variant.locale],
         "edit_error": edit_error,
         "open_review": variant.reviews.filter(status="open").first(),
@@ -398,6 +416,23 @@ def variant_localise(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         return redirect("studio:variant", slug=workspace.slug, pk=variant.pk)
     messages.success(request, f"Started {len(jobs)} localised version{'s' if len(jobs) != 1 else ''}.")
     return redirect("studio:draft", slug=workspace.slug, pk=variant.draft_id)
+
+
+@login_required
+@require_GET
+def draft_version_diff(request: HttpRequest, slug: str, pk: int, number: int) -> HttpResponse:
+    """Word-level changes from version ``number - 1`` to ``number`` of a draft (a page, or the fragment
+    shown inside the draft page's history when asked through htmx)."""
+    workspace = workspace_for_user(request.user, slug)
+    draft = selectors.draft_get(workspace=workspace, pk=pk)
+    context = {
+        **_role_context(request.user, workspace),
+        "draft": draft,
+        "campaign": draft.campaign,
+        "diff": selectors.draft_version_diff(draft=draft, number=number),
+    }
+    template = "studio/partials/version_diff.html" if request.htmx else "studio/version_diff.html"
+    return render(request, template, context)
 
 
 @login_required

@@ -29,9 +29,19 @@ from .types import ScreenerResult, strictest
 # vowel signs and virama, Thai tone marks, kana voicing marks) carry meaning and are kept.
 _ACCENT_RANGES = ((0x0300, 0x036F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F))
 _PUNCT_FOLD = {
-    "\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2032": "'", "\uff07": "'",
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
-    "\u00a0": " ", "\u3000": " ",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u02bc": "'",
+    "\u2032": "'",
+    "\uff07": "'",
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2012": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2212": "-",
+    "\u00a0": " ",
+    "\u3000": " ",
 }
 _NO_SPACE_SCRIPTS = (
     (0x0E00, 0x0EFF),  # Thai, Lao
@@ -145,8 +155,9 @@ def rules_for(workspace: Workspace) -> list[SafetyRule]:
     return list(SafetyRule.objects.filter(active=True, sector__in=["", workspace.sector]).order_by("pk"))
 
 
-def local_screen(*, workspace: Workspace, text: str, policy: SafetyPolicy,
-                 rules: list[SafetyRule] | None = None) -> ScreenerResult:
+def local_screen(
+    *, workspace: Workspace, text: str, policy: SafetyPolicy, rules: list[SafetyRule] | None = None
+) -> ScreenerResult:
     """Blocklist terms and rule packs over ``text``. Never fails: no network, no writes."""
     folded = fold(text)
     matches: list[dict[str, Any]] = []
@@ -155,18 +166,33 @@ def local_screen(*, workspace: Workspace, text: str, policy: SafetyPolicy,
         if not isinstance(term, str):
             continue
         for start, end in find_term(folded, term):
-            matches.append({
-                "term": text[start:end], "rule": f"blocklist: {term}", "start": start, "end": end,
-                "category": BLOCKLIST, "verdict": blocklist_verdict,
-                "advice": f'"{term}" is on your brand\'s blocklist. Remove it or choose different wording.',
-            })
+            matches.append(
+                {
+                    "term": text[start:end],
+                    "rule": f"blocklist: {term}",
+                    "start": start,
+                    "end": end,
+                    "category": BLOCKLIST,
+                    "verdict": blocklist_verdict,
+                    "advice": (
+                        f'"{text[start:end]}" is on your brand\'s blocklist. Remove it or choose different wording.'
+                    ),
+                }
+            )
     for rule in rules if rules is not None else rules_for(workspace):
         for start, end in find_rule(folded, rule):
-            matches.append({
-                "term": text[start:end], "rule": f"{rule.sector or 'all'}/{rule.category}: {rule.pattern}",
-                "rule_id": rule.pk, "start": start, "end": end, "category": rule.category,
-                "verdict": rule.verdict, "advice": rule.advice,
-            })
+            matches.append(
+                {
+                    "term": text[start:end],
+                    "rule": f"{rule.sector or 'all'}/{rule.category}: {rule.pattern}",
+                    "rule_id": rule.pk,
+                    "start": start,
+                    "end": end,
+                    "category": rule.category,
+                    "verdict": rule.verdict,
+                    "advice": rule.advice,
+                }
+            )
     matches.sort(key=lambda m: (m["start"], m["end"]))
     verdict = strictest(m["verdict"] for m in matches)
     categories: dict[str, str] = {}
@@ -183,8 +209,9 @@ def local_screen(*, workspace: Workspace, text: str, policy: SafetyPolicy,
         screener=Screener.LOCAL,
         status=AssessmentStatus.COMPLETE,
         verdict=verdict,
-        categories=[{"category": c, "severity": None, "verdict": v, "assessed": True, "raw": c}
-                    for c, v in categories.items()],
+        categories=[
+            {"category": c, "severity": None, "verdict": v, "assessed": True, "raw": c} for c, v in categories.items()
+        ],
         matches=matches,
         decided_by=decided_by,
         explanation=explanation,

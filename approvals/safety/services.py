@@ -43,6 +43,7 @@ NO_HOSTED = "Only local rules ran: no hosted screener is configured."
 
 # -- hosted screeners ---------------------------------------------------------------------------------
 
+
 def _hosted_clients(workspace: Workspace, http_client: httpx2.Client | None) -> tuple[dict[str, Any], list[str]]:
     """Clients for the workspace's chosen screeners that are configured, and the chosen ones that are not."""
     chosen = [s for s in (workspace.safety_screeners or []) if s in (Screener.AZURE, Screener.OPENAI)]
@@ -58,8 +59,9 @@ def _hosted_clients(workspace: Workspace, http_client: httpx2.Client | None) -> 
     return clients, missing
 
 
-def _azure_text(client: AzureContentSafetyClient, workspace: Workspace, text: str, policy: SafetyPolicy,
-                *, shield: bool) -> ScreenerResult:
+def _azure_text(
+    client: AzureContentSafetyClient, workspace: Workspace, text: str, policy: SafetyPolicy, *, shield: bool
+) -> ScreenerResult:
     names = [blocklist_name_for(workspace)] if workspace.blocklist_terms else []
     note = ""
     try:
@@ -77,11 +79,17 @@ def _azure_text(client: AzureContentSafetyClient, workspace: Workspace, text: st
         term = hit["blocklistItemText"]
         spans = find_term(folded, term) or [(None, None)]
         for start, end in spans:
-            matches.append({
-                "term": text[start:end] if start is not None else term, "rule": f"azure blocklist: {term}",
-                "start": start, "end": end, "category": BLOCKLIST, "verdict": policy.verdict_for(BLOCKLIST, 6),
-                "advice": f'"{term}" is on your brand\'s blocklist. Remove it or choose different wording.',
-            })
+            matches.append(
+                {
+                    "term": text[start:end] if start is not None else term,
+                    "rule": f"azure blocklist: {term}",
+                    "start": start,
+                    "end": end,
+                    "category": BLOCKLIST,
+                    "verdict": policy.verdict_for(BLOCKLIST, 6),
+                    "advice": f'"{term}" is on your brand\'s blocklist. Remove it or choose different wording.',
+                }
+            )
     if shield:
         attack = client.shield_prompt(text)
         categories.append(measured(JAILBREAK, 6 if attack else 0, raw="Prompt Shields"))
@@ -90,14 +98,23 @@ def _azure_text(client: AzureContentSafetyClient, workspace: Workspace, text: st
 
 def _azure_image(client: AzureContentSafetyClient, image: bytes, policy: SafetyPolicy) -> ScreenerResult:
     severities = client.analyze_image(image)
-    return judge(screener=Screener.AZURE, policy=policy,
-                 categories=[measured(c, s, raw=c) for c, s in sorted(severities.items())])
+    return judge(
+        screener=Screener.AZURE,
+        policy=policy,
+        categories=[measured(c, s, raw=c) for c, s in sorted(severities.items())],
+    )
 
 
 def _openai(result: ModerationResult, policy: SafetyPolicy, *, input_type: str) -> ScreenerResult:
     categories = [
-        measured(category_canonical(s.raw), score_to_severity(s.score, flagged=s.flagged), raw=s.raw,
-                 assessed=s.assessed, score=round(s.score, 4), flagged=s.flagged)
+        measured(
+            category_canonical(s.raw),
+            score_to_severity(s.score, flagged=s.flagged),
+            raw=s.raw,
+            assessed=s.assessed,
+            score=round(s.score, 4),
+            flagged=s.flagged,
+        )
         for s in result.scores
     ]
     skipped = [c["raw"] for c in categories if not c["assessed"]]
@@ -114,8 +131,15 @@ def _run(screener: str, workspace: Workspace, call: Callable[[], ScreenerResult]
 
 # -- combining ----------------------------------------------------------------------------------------
 
-def combine(*, results: list[ScreenerResult], policy: SafetyPolicy, stage: str, only_local: bool,
-            missing: list[str] | None = None) -> Screening:
+
+def combine(
+    *,
+    results: list[ScreenerResult],
+    policy: SafetyPolicy,
+    stage: str,
+    only_local: bool,
+    missing: list[str] | None = None,
+) -> Screening:
     """The strictest verdict of the screeners that answered wins (then the policy's floor); a fail-open
     skip takes no part. Pending wins over review and allow, block wins over everything."""
     counted = [r for r in results if r.counts]
@@ -131,15 +155,26 @@ def combine(*, results: list[ScreenerResult], policy: SafetyPolicy, stage: str, 
     skipped = [r for r in results if not r.counts]
     if skipped:
         names = ", ".join(r.screener_label for r in skipped)
-        message += (f" {names} could not be reached and was skipped, because this workspace lets items "
-                    "through when a screener is down.")
-    if only_local:
+        message += (
+            f" {names} could not be reached and was skipped, because this workspace lets items "
+            "through when a screener is down."
+        )
+    if verdict == SafetyVerdict.BLOCK and stage == "prompt":
+        message += " Nothing was sent to the image service and nothing was charged."
+    elif only_local:
+        # Not for blocks: there it would read as if the block were provisional.
         message += " " + NO_HOSTED
         if missing:
             labels = ", ".join(Screener(m).label for m in missing)
             message += f" ({labels} is selected for this workspace but has no endpoint or key.)"
-    return Screening(verdict=verdict, pending=verdict == SafetyVerdict.PENDING, results=results,
-                     decided_by=decided_by, message=message.strip(), only_local=only_local)
+    return Screening(
+        verdict=verdict,
+        pending=verdict == SafetyVerdict.PENDING,
+        results=results,
+        decided_by=decided_by,
+        message=message.strip(),
+        only_local=only_local,
+    )
 
 
 def _stage_words(stage: str, verdict: str) -> str:
@@ -155,25 +190,31 @@ def _reason(result: ScreenerResult, verdict: str, stage: str) -> str:
     hit = next((m for m in result.matches if m["verdict"] == verdict), None)
     if hit is not None:
         return hit.get("advice") or f'"{hit["term"]}" matched {hit["rule"]}.'
-    top = max((c for c in result.categories if c["verdict"] == verdict), key=lambda c: c["severity"] or 0,
-              default=None)
+    top = max((c for c in result.categories if c["verdict"] == verdict), key=lambda c: c["severity"] or 0, default=None)
     subject = "the prompt" if stage in (SafetyStage.PROMPT, SafetyStage.PROVIDER_PROMPT) else "the image"
     if top is None:
         return result.explanation
     if category_canonical(top["category"]) == JAILBREAK:
-        return (f"{result.screener_label} found {category_words(JAILBREAK)} in {subject}. Describe the image you "
-                "want directly, without instructions to the system.")
+        return (
+            f"{result.screener_label} found {category_words(JAILBREAK)} in {subject}. Describe the image you "
+            "want directly, without instructions to the system."
+        )
     fix = "Rephrase the prompt to remove it." if subject == "the prompt" else "Generate a new version without it."
-    return (f"{result.screener_label} rated {subject} as {category_words(top['category'])} "
-            f"(severity {top['severity']}). {fix}")
+    return (
+        f"{result.screener_label} rated {subject} as {category_words(top['category'])} "
+        f"(severity {top['severity']}). {fix}"
+    )
 
 
 def _message(*, verdict: str, raw: str, results: list[ScreenerResult], policy: SafetyPolicy, stage: str) -> str:
     head = _stage_words(stage, verdict)
     if verdict == SafetyVerdict.PENDING:
         down = ", ".join(r.screener_label for r in results if r.status == AssessmentStatus.ERROR)
-        then = ("nothing is generated until it answers" if stage == SafetyStage.PROMPT
-                else "the image cannot be submitted until it answers")
+        then = (
+            "nothing is generated until it answers"
+            if stage == SafetyStage.PROMPT
+            else "the image cannot be submitted until it answers"
+        )
         return f"{head}: {down} did not answer. We will try again automatically; {then}."
     if verdict == SafetyVerdict.ALLOW:
         return f"{head}: {ROUTE_WORDS[verdict].lower()}."
@@ -186,6 +227,7 @@ def _message(*, verdict: str, raw: str, results: list[ScreenerResult], policy: S
 
 # -- public: screening --------------------------------------------------------------------------------
 
+
 def screen_prompt(*, workspace: Workspace, text: str, http_client: httpx2.Client | None = None) -> Screening:
     """Local rules plus every configured hosted screener (Azure text analysis with the workspace
     blocklist and Prompt Shields; OpenAI moderation). Reads rules; writes nothing."""
@@ -194,14 +236,15 @@ def screen_prompt(*, workspace: Workspace, text: str, http_client: httpx2.Client
     clients, missing = _hosted_clients(workspace, http_client)
     if Screener.AZURE in clients:
         azure = clients[Screener.AZURE]
-        results.append(_run(Screener.AZURE, workspace, lambda: _azure_text(azure, workspace, text, policy,
-                                                                            shield=True)))
+        results.append(
+            _run(Screener.AZURE, workspace, lambda: _azure_text(azure, workspace, text, policy, shield=True))
+        )
     if Screener.OPENAI in clients:
         oa = clients[Screener.OPENAI]
-        results.append(_run(Screener.OPENAI, workspace,
-                            lambda: _openai(oa.moderate_text(text), policy, input_type="text")))
-    return combine(results=results, policy=policy, stage=SafetyStage.PROMPT, only_local=not clients,
-                   missing=missing)
+        results.append(
+            _run(Screener.OPENAI, workspace, lambda: _openai(oa.moderate_text(text), policy, input_type="text"))
+        )
+    return combine(results=results, policy=policy, stage=SafetyStage.PROMPT, only_local=not clients, missing=missing)
 
 
 def screen_image(*, workspace: Workspace, image: bytes, http_client: httpx2.Client | None = None) -> Screening:
@@ -209,7 +252,9 @@ def screen_image(*, workspace: Workspace, image: bytes, http_client: httpx2.Clie
     Local rules read text only, so their row says the image itself was not read by them."""
     policy = policy_for(workspace)
     local = ScreenerResult(
-        screener=Screener.LOCAL, status=AssessmentStatus.COMPLETE, verdict=SafetyVerdict.ALLOW,
+        screener=Screener.LOCAL,
+        status=AssessmentStatus.COMPLETE,
+        verdict=SafetyVerdict.ALLOW,
         explanation="Local rules read text only; the prompt was checked before generation.",
     )
     results = [local]
@@ -219,18 +264,26 @@ def screen_image(*, workspace: Workspace, image: bytes, http_client: httpx2.Clie
         results.append(_run(Screener.AZURE, workspace, lambda: _azure_image(azure, image, policy)))
     if Screener.OPENAI in clients:
         oa = clients[Screener.OPENAI]
-        results.append(_run(Screener.OPENAI, workspace,
-                            lambda: _openai(oa.moderate_image(image), policy, input_type="image")))
-    screening = combine(results=results, policy=policy, stage=SafetyStage.IMAGE, only_local=not clients,
-                        missing=missing)
+        results.append(
+            _run(Screener.OPENAI, workspace, lambda: _openai(oa.moderate_image(image), policy, input_type="image"))
+        )
+    screening = combine(
+        results=results, policy=policy, stage=SafetyStage.IMAGE, only_local=not clients, missing=missing
+    )
     if screening.only_local:
-        return Screening(verdict=screening.verdict, pending=screening.pending, results=screening.results,
-                         decided_by=screening.decided_by, only_local=True,
-                         message=screening.message + " The image itself was not checked by a screener.")
+        return Screening(
+            verdict=screening.verdict,
+            pending=screening.pending,
+            results=screening.results,
+            decided_by=screening.decided_by,
+            only_local=True,
+            message=screening.message + " The image itself was not checked by a screener.",
+        )
     return screening
 
 
 # -- public: recording --------------------------------------------------------------------------------
+
 
 def _subject(job: GenerationJob | None, variant: Variant | None) -> Any:
     if variant is None and job is None:
@@ -239,8 +292,15 @@ def _subject(job: GenerationJob | None, variant: Variant | None) -> Any:
 
 
 @transaction.atomic
-def screening_record(*, screening: Screening, stage: str, workspace: Workspace, job: GenerationJob | None = None,
-                     variant: Variant | None = None, text: str = "") -> list[SafetyAssessment]:
+def screening_record(
+    *,
+    screening: Screening,
+    stage: str,
+    workspace: Workspace,
+    job: GenerationJob | None = None,
+    variant: Variant | None = None,
+    text: str = "",
+) -> list[SafetyAssessment]:
     """One assessment per screener result and one audit event, in one transaction. ``attempts`` counts
     earlier rows for the same subject, stage and screener, so retries are visible."""
     subject = _subject(job, variant)
@@ -250,21 +310,40 @@ def screening_record(*, screening: Screening, stage: str, workspace: Workspace, 
     for result in screening.results:
         earlier = SafetyAssessment.objects.filter(stage=stage, screener=result.screener, job=job, variant=variant)
         row = SafetyAssessment(
-            workspace=workspace, job=job, variant=variant, stage=stage, screener=result.screener,
-            status=result.status, verdict=result.verdict, categories=result.categories, matches=result.matches,
-            decided_by=result.decided_by[:200], explanation=result.explanation, screened_text=text,
-            error=result.error, attempts=earlier.count() + 1,
+            workspace=workspace,
+            job=job,
+            variant=variant,
+            stage=stage,
+            screener=result.screener,
+            status=result.status,
+            verdict=result.verdict,
+            categories=result.categories,
+            matches=result.matches,
+            decided_by=result.decided_by[:200],
+            explanation=result.explanation,
+            screened_text=text,
+            error=result.error,
+            attempts=earlier.count() + 1,
         )
         row.full_clean()
         row.save()
         rows.append(row)
     audit_append(
-        workspace=workspace, actor=None, action="approvals.safety.screened", subject=subject,
+        workspace=workspace,
+        actor=None,
+        action="approvals.safety.screened",
+        subject=subject,
         data={
-            "stage": stage, "verdict": screening.verdict, "route": ROUTE_WORDS[screening.verdict],
-            "decided_by": screening.decided_by, "message": screening.message, "only_local": screening.only_local,
-            "job": job.pk if job is not None else None, "variant": variant.pk if variant is not None else None,
-            "screeners": [r.summary() for r in screening.results], "assessments": [r.pk for r in rows],
+            "stage": stage,
+            "verdict": screening.verdict,
+            "route": ROUTE_WORDS[screening.verdict],
+            "decided_by": screening.decided_by,
+            "message": screening.message,
+            "only_local": screening.only_local,
+            "job": job.pk if job is not None else None,
+            "variant": variant.pk if variant is not None else None,
+            "screeners": [r.summary() for r in screening.results],
+            "assessments": [r.pk for r in rows],
         },
     )
     return rows
@@ -286,9 +365,16 @@ def _provider_results(filter_results: Any) -> dict[str, Any]:
 
 
 @transaction.atomic
-def provider_filters_record(*, workspace: Workspace, job: GenerationJob | None = None, variant: Variant | None = None,
-                            stage: str, filter_results: dict, blocked: bool = False,
-                            categories: list[str] | None = None) -> SafetyAssessment:
+def provider_filters_record(
+    *,
+    workspace: Workspace,
+    job: GenerationJob | None = None,
+    variant: Variant | None = None,
+    stage: str,
+    filter_results: dict,
+    blocked: bool = False,
+    categories: list[str] | None = None,
+) -> SafetyAssessment:
     """The image provider's own filter as evidence: a filtered category blocks; otherwise its severity
     goes through the workspace policy. ``blocked`` + ``categories`` record a provider safety refusal."""
     subject = _subject(job, variant)
@@ -328,16 +414,33 @@ def provider_filters_record(*, workspace: Workspace, job: GenerationJob | None =
         decided_by = "provider: safety refusal"
         explanation = "The image service's safety system refused this request."
     row = SafetyAssessment(
-        workspace=workspace, job=job, variant=variant, stage=stage, screener=Screener.PROVIDER,
-        status=AssessmentStatus.COMPLETE, verdict=verdict, categories=judged, decided_by=decided_by[:200],
-        explanation=explanation, attempts=1,
+        workspace=workspace,
+        job=job,
+        variant=variant,
+        stage=stage,
+        screener=Screener.PROVIDER,
+        status=AssessmentStatus.COMPLETE,
+        verdict=verdict,
+        categories=judged,
+        decided_by=decided_by[:200],
+        explanation=explanation,
+        attempts=1,
     )
     row.full_clean()
     row.save()
     audit_append(
-        workspace=workspace, actor=None, action="approvals.safety.provider_filtered", subject=subject,
-        data={"stage": stage, "verdict": verdict, "decided_by": decided_by, "blocked": blocked,
-              "categories": categories or [], "assessment": row.pk},
+        workspace=workspace,
+        actor=None,
+        action="approvals.safety.provider_filtered",
+        subject=subject,
+        data={
+            "stage": stage,
+            "verdict": verdict,
+            "decided_by": decided_by,
+            "blocked": blocked,
+            "categories": categories or [],
+            "assessment": row.pk,
+        },
     )
     return row
 
@@ -362,10 +465,19 @@ def variant_apply_screening(*, variant: Variant, screening: Screening) -> Varian
     locked.full_clean(exclude=["image", "thumbnail"])
     locked.save(update_fields=["status", "safety_verdict"])
     audit_append(
-        workspace=locked.workspace, actor=None, action="approvals.safety.verdict", subject=locked,
-        data={"verdict": verdict, "route": ROUTE_WORDS[verdict], "status": locked.status,
-              "previous_status": previous[0], "previous_verdict": previous[1],
-              "decided_by": screening.decided_by, "message": screening.message},
+        workspace=locked.workspace,
+        actor=None,
+        action="approvals.safety.verdict",
+        subject=locked,
+        data={
+            "verdict": verdict,
+            "route": ROUTE_WORDS[verdict],
+            "status": locked.status,
+            "previous_status": previous[0],
+            "previous_verdict": previous[1],
+            "decided_by": screening.decided_by,
+            "message": screening.message,
+        },
     )
     variant.status, variant.safety_verdict = locked.status, locked.safety_verdict
     return locked
@@ -408,7 +520,13 @@ def variant_safety_gave_up(*, variant: Variant, attempts: int) -> None:
     """Record that automatic retries stopped: the variant stays pending (fail closed) and the record
     says so, so nobody mistakes silence for a pass."""
     audit_append(
-        workspace=variant.workspace, actor=None, action="approvals.safety.retries_exhausted", subject=variant,
-        data={"attempts": attempts, "message": "The safety check is still pending after automatic retries; "
-                                               "an admin can re-run it once the screener is back."},
+        workspace=variant.workspace,
+        actor=None,
+        action="approvals.safety.retries_exhausted",
+        subject=variant,
+        data={
+            "attempts": attempts,
+            "message": "The safety check is still pending after automatic retries; "
+            "an admin can re-run it once the screener is back.",
+        },
     )

@@ -39,7 +39,9 @@ class MaskPainter {
     this.ctx = this.canvas.getContext("2d", { willReadFrequently: true });
 
     this.tool = "brush";
-    this.history = []; // operations: {type: "stroke", tool, size, points} | {type: "invert"} | {type: "clear"}
+    // operations: {type: "stroke", tool, size, points} | {type: "invert"} | {type: "clear"}
+    //   | {type: "layer", canvas} (an initial mask loaded from the hidden input)
+    this.history = [];
     this.redoStack = [];
     this.current = null; // the stroke being drawn
     this.pointerId = null;
@@ -76,7 +78,50 @@ class MaskPainter {
     const form = this.root.closest("form");
     if (form) form.addEventListener("reset", () => { this.history = []; this.redoStack = []; this.redraw(); this.sync(); });
     this.updateButtons();
-    this.sync();
+    // A mask already in the hidden input (a "Fix this" comment's box, or what was painted before the
+    // server refused the form) is the starting point: load it instead of wiping it.
+    const initialMask = this.input.value;
+    if (initialMask && initialMask.startsWith("data:image/")) this.loadInitial(initialMask);
+    else this.sync();
+  }
+
+  // Decode a mask PNG (alpha below the threshold = painted) into the paint layer as the first history
+  // operation, so Undo and Clear work on it like on a stroke. Until it has loaded, the hidden input keeps
+  // the original value, so submitting early still sends the same mask.
+  loadInitial(dataUrl) {
+    const details = this.root.closest("details");
+    if (details) details.open = true;
+    this.root.dataset.maskState = "loading";
+    const img = new Image();
+    img.onload = () => {
+      const scratch = document.createElement("canvas");
+      scratch.width = this.width;
+      scratch.height = this.height;
+      const sctx = scratch.getContext("2d", { willReadFrequently: true });
+      sctx.drawImage(img, 0, 0, this.width, this.height);
+      const source = sctx.getImageData(0, 0, this.width, this.height);
+      const layer = sctx.createImageData(this.width, this.height);
+      const [r, g, b] = PAINT_COLOUR.match(/\d+/g).map(Number);
+      const src = source.data;
+      const out = layer.data;
+      for (let i = 0; i < src.length; i += 4) {
+        if (src[i + 3] < ALPHA_THRESHOLD) {
+          out[i] = r; out[i + 1] = g; out[i + 2] = b; out[i + 3] = 255;
+        }
+      }
+      sctx.putImageData(layer, 0, 0);
+      const op = { type: "layer", canvas: scratch };
+      this.history.unshift(op);
+      this.redraw();
+      this.updateButtons();
+      this.sync();
+      this.announce("Marked area loaded");
+    };
+    img.onerror = () => {
+      // Keep the value: the server validates it and says what is wrong in plain words.
+      this.root.dataset.maskState = "error";
+    };
+    img.src = dataUrl;
   }
 
   // ------------------------------------------------------------------------------------------ helpers
@@ -153,6 +198,9 @@ class MaskPainter {
       ctx.globalCompositeOperation = "xor";
       ctx.fillStyle = PAINT_COLOUR;
       ctx.fillRect(0, 0, this.width, this.height);
+    } else if (op.type === "layer") {
+      ctx.globalCompositeOperation = "source-over";
+      ctx.drawImage(op.canvas, 0, 0);
     } else if (op.type === "stroke") {
       this.dot(op.points[0], op.tool, op.size);
       if (op.points.length > 1) {

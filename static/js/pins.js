@@ -39,7 +39,8 @@ function enableDrawing(layer) {
   const image = layer.querySelector("img");
   if (!image) return;
   let start = null;
-  let draft = null;
+  // The box being drawn lives in the layer (not in a variable) so a saved comment can clear it.
+  const draftBox = () => layer.querySelector(".comment-box.is-drawing");
 
   const point = (event) => {
     const rect = image.getBoundingClientRect();
@@ -47,6 +48,7 @@ function enableDrawing(layer) {
   };
   const boxOf = (a, b) => ({ x: Math.min(a.x, b.x), y: Math.min(a.y, b.y), w: Math.abs(a.x - b.x), h: Math.abs(a.y - b.y) });
   const draw = (box) => {
+    let draft = draftBox();
     if (!draft) {
       draft = document.createElement("span");
       draft.className = "comment-box is-drawing";
@@ -82,10 +84,25 @@ function enableDrawing(layer) {
 
   document.addEventListener("click", (event) => {
     if (!(event.target instanceof Element) || !event.target.closest("[data-pin-clear]")) return;
-    draft?.remove();
-    draft = null;
+    draftBox()?.remove();
     setBox(layer, null);
   });
+
+  // After the comments panel is swapped: a saved comment comes back with an empty form, so the drawn
+  // box is now a pin of its own; a refused one comes back with the box still filled in, so keep it.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const form = formFor(layer);
+    if (!form || !(event.detail.target instanceof Element) || event.detail.target.id !== "comments") return;
+    const x = form ? form.querySelector('input[name="x"]') : null;
+    if (form && x && !x.value) draftBox()?.remove();
+    else if (form && x && x.value) setBox(layer, boxFromForm(form));
+  });
+}
+
+function boxFromForm(form) {
+  const value = (key) => parseFloat(form.querySelector(`input[name="${key}"]`)?.value || "");
+  const box = { x: value("x"), y: value("y"), w: value("w"), h: value("h") };
+  return Object.values(box).every((v) => Number.isFinite(v)) ? box : null;
 }
 
 function init(root = document) {

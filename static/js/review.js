@@ -3,9 +3,12 @@
 //   Review: a / c / r choose the outcome (c and r focus the reason box), ? help
 // Shortcuts never fire while typing in a field or with a modifier key held.
 
+// Radio buttons and checkboxes are not typing: "a" must still work right after choosing an outcome.
+const NOT_TEXT = ["radio", "checkbox", "button", "submit", "reset"];
 const isTyping = (target) =>
   target instanceof HTMLElement &&
-  (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+  (target.isContentEditable || ["TEXTAREA", "SELECT"].includes(target.tagName) ||
+    (target instanceof HTMLInputElement && !NOT_TEXT.includes(target.type)));
 
 function showHelp() {
   const dialog = document.getElementById("shortcut-help");
@@ -20,7 +23,11 @@ function queueShortcuts(root) {
     const list = rows();
     if (!list.length) return null;
     index = Math.max(0, Math.min(list.length - 1, next));
-    list.forEach((row, i) => row.classList.toggle("is-selected", i === index));
+    list.forEach((row, i) => {
+      row.classList.toggle("is-selected", i === index);
+      if (i === index) row.setAttribute("aria-current", "true");
+      else row.removeAttribute("aria-current");
+    });
     const row = list[index];
     row.scrollIntoView({ block: "nearest" });
     row.focus({ preventScroll: true });
@@ -32,10 +39,9 @@ function queueShortcuts(root) {
   function open(row, outcome) {
     if (!row) return;
     const url = new URL(row.dataset.href, window.location.origin);
-    if (outcome) {
-      url.searchParams.set("outcome", outcome);
-      url.hash = "decision";
-    }
+    // No "#decision" fragment: scrolling to a fragment moves focus to the page, away from the reason box
+    // the review page focuses on arrival. Focusing the box (or the submit button) scrolls it into view.
+    if (outcome) url.searchParams.set("outcome", outcome);
     window.location.assign(url.toString());
   }
 
@@ -116,7 +122,24 @@ function copyFields() {
   });
 }
 
+// The review page answers a refused decision (409: someone decided first, or the image changed) and an
+// invalid form (422) with the refreshed panel and the reason in plain words: show it. htmx's default is
+// to drop 4xx responses, which left the reviewer looking at a stale form with no explanation.
+function swapRefusals(root) {
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if ((status === 409 || status === 422) && event.detail.target instanceof Element && root.contains(event.detail.target)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+}
+
 const queueRoot = document.querySelector("[data-review-queue]");
 if (queueRoot) queueShortcuts(queueRoot);
-if (document.querySelector("[data-review-detail]")) decisionShortcuts();
+const detailRoot = document.querySelector("[data-review-detail]");
+if (detailRoot) {
+  decisionShortcuts();
+  swapRefusals(detailRoot);
+}
 copyFields();

@@ -142,6 +142,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith("redis"):
+    # With acks_late, a task's message stays "unacked" in Redis until the task finishes. If the worker
+    # dies mid-task (OOM kill, SIGKILL, lost host), another worker puts the message back on its queue once
+    # it has been unacked for longer than this timeout, and the job runs again (idempotently). It must be
+    # longer than the slowest task and the longest retry countdown (a task waiting for its ETA is held
+    # unacked too), or a healthy worker's task would be delivered a second time.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_IMPORTS = ["approvals.safety.tasks"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None

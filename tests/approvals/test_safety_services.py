@@ -229,7 +229,7 @@ def test_panel_shows_each_screener_route_hits_and_not_assessed_categories(azure_
     html = render_to_string("approvals/partials/safety_panel.html", safety_panel_context(variant=variant))
     assert "Blocked" in html
     assert "badge-block" in html
-    assert '<mark class="hit" title="&quot;rivalcola&quot; is on your brand&#x27;s blocklist.' in html
+    assert '<mark class="hit" title="&quot;RivalCola&quot; is on your brand&#x27;s blocklist.' in html
     assert "&lt;<mark" in html  # the prompt is escaped around the highlight
     assert "not assessed for images" in html
     assert "Azure AI Content Safety" in html

@@ -320,3 +320,80 @@ def test_inbox_and_mark_read(login, workspace, marketer, reviewer, campaign):
     assert "Brand review requested" in html
     assert client.post(reverse("approvals:inbox_mark_read")).status_code == 302
     assert not Notification.objects.filter(user=reviewer, read_at__isnull=True).exists()
+
+
+def test_fix_this_link_on_open_pinned_comments_for_people_who_may_edit(login, workspace, marketer, reviewer,
+                                                                         ws_admin, campaign):
+    review = submit(workspace, marketer, campaign)
+    variant = review.variant
+    pinned = services.comment_add(actor=reviewer, variant=variant, text="Logo too small", box=(0.1, 0.2, 0.3, 0.1))
+    done = services.comment_add(actor=reviewer, variant=variant, text="Crop tighter", box=(0.5, 0.5, 0.2, 0.2))
+    services.comment_resolve(actor=reviewer, comment=done)
+    plain = services.comment_add(actor=reviewer, variant=variant, text="Nice colours", box=None)
+    url = reverse("approvals:review_detail", args=[review.pk])
+    studio_url = reverse("studio:variant", kwargs={"slug": workspace.slug, "pk": variant.pk})
+    for editor in (marketer, ws_admin):
+        html = login(editor).get(url).content.decode()
+        assert f'href="{studio_url}?fix_comment={pinned.pk}"' in html
+        assert f"fix_comment={done.pk}" not in html  # resolved: nothing left to fix
+        assert f"fix_comment={plain.pk}" not in html  # no marked area to repaint
+        assert html.count("data-fix-comment") == 1
+    reviewer_html = login(reviewer).get(url).content.decode()
+    assert "fix_comment=" not in reviewer_html
+    assert "Logo too small" in reviewer_html
+
+
+def test_review_page_shows_expected_copy_for_the_variants_locale(login, workspace, marketer, reviewer, campaign):
+    review = submit(workspace, marketer, campaign, locale="ja")
+    version = review.variant.job.draft_version
+    version.locale_copy = {"en": "Hello spring", "ja": "春のセール"}
+    version.save(update_fields=["locale_copy"])
+    html = login(reviewer).get(reverse("approvals:review_detail", args=[review.pk])).content.decode()
+    assert 'Expected in-image copy (ja): «<span lang="ja">春のセール</span>»' in html
+    assert "Hello spring" not in html
+
+
+def test_review_page_has_no_expected_copy_without_copy_for_the_locale(login, workspace, marketer, reviewer,
+                                                                       campaign):
+    german = submit(workspace, marketer, campaign, locale="de")
+    no_locale = submit(workspace, marketer, campaign)
+    for review in (german, no_locale):
+        version = review.variant.job.draft_version
+        version.locale_copy = {"en": "Hello spring"}
+        version.save(update_fields=["locale_copy"])
+        html = login(reviewer).get(reverse("approvals:review_detail", args=[review.pk])).content.decode()
+        assert "Expected in-image copy" not in html
+
+
+def test_queue_hides_reviews_the_reviewer_already_decided_and_own_work(login, workspace, marketer, reviewer,
+                                                                        compliance, campaign):
+    # Rob holds both roles here, yet after deciding the brand stage the compliance stage is not his.
+    f.MembershipFactory(user=reviewer, workspace=workspace, role=Role.COMPLIANCE)
+    regulated = submit(workspace, marketer, campaign, verdict=SafetyVerdict.REVIEW)
+    brand = regulated.stages.get(kind=StageKind.BRAND)
+    services.review_decide(actor=reviewer, stage=brand, outcome="approve", expected_sha256=regulated.variant_sha256)
+    waiting = submit(workspace, marketer, campaign)
+    # An image the reviewer made, submitted by the marketer: never theirs to approve.
+    own = services.variant_submit(actor=marketer, variant=variant_for(workspace, creator=reviewer, campaign=campaign))
+    html = login(reviewer).get(reverse("approvals:queue")).content.decode()
+    assert f"stage-{waiting.stages.get().pk}" in html
+    assert f"stage-{own.stages.get().pk}" not in html
+    assert "stage-" + str(regulated.stages.get(kind=StageKind.COMPLIANCE).pk) not in html
+    compliance_html = login(compliance).get(reverse("approvals:queue")).content.decode()
+    assert f"stage-{regulated.stages.get(kind=StageKind.COMPLIANCE).pk}" in compliance_html
+
+
+def test_comment_added_in_place_refreshes_the_pins_on_the_image(login, workspace, marketer, reviewer, campaign):
+    review = submit(workspace, marketer, campaign)
+    client = login(reviewer)
+    response = client.post(reverse("approvals:comment_add", args=[review.pk]),
+                           {"text": "Logo too small", "x": "0.1", "y": "0.2", "w": "0.3", "h": "0.1"},
+                           HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="pin-marks" class="pin-marks" hx-swap-oob="true"' in html
+    assert 'class="comment-pin' in html
+    assert 'data-x="0.100000"' in html
+    full = client.get(reverse("approvals:review_detail", args=[review.pk])).content.decode()
+    assert full.count('id="pin-marks"') == 1
+    assert "hx-swap-oob" not in full

@@ -47,6 +47,8 @@ def _generate_four(page, demo, login):
     expect(plan).to_contain_text("Estimated cost")
     expect(plan).to_contain_text("Offline renderer")
 
+    # Live previews must never leave the submit button disabled (htmx attribute inheritance once did).
+    expect(page.get_by_role("button", name="Generate variants")).to_be_enabled()
     page.get_by_role("button", name="Generate variants").click()
     job_card = page.locator("article.job-card").first
     expect(job_card).to_be_visible()

@@ -20,8 +20,9 @@ def draft(marketer, campaign, offline_deployment):
     return services.draft_create(actor=marketer, campaign=campaign, title="Worker run", text="Lemons at dawn")
 
 
-def _launch(marketer, draft, deployment, n=2):
+def _launch(marketer, draft, deployment, n=2, enqueue=True):
     return services.job_launch(
+        enqueue=enqueue,
         actor=marketer,
         version=draft.versions.get(),
         request=services.LaunchRequest(
@@ -57,12 +58,10 @@ def test_worker_runs_a_job_to_screened_variants(celery_worker_process, marketer,
     assert campaign.spent_cost == job.actual_cost > 0
 
 
-def test_two_deliveries_of_the_same_job_make_one_set_of_variants_and_one_cost(
-    marketer, draft, offline_deployment, django_capture_on_commit_callbacks
-):
+def test_two_deliveries_of_the_same_job_make_one_set_of_variants_and_one_cost(marketer, draft, offline_deployment):
     """What a redelivered message does after a worker died mid-job: both runs race; one wins."""
-    with django_capture_on_commit_callbacks(execute=False):
-        job = _launch(marketer, draft, offline_deployment, n=2)
+    # Not enqueued: the session's worker must not race the two deliveries simulated here.
+    job = _launch(marketer, draft, offline_deployment, n=2, enqueue=False)
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -89,12 +88,10 @@ def test_two_deliveries_of_the_same_job_make_one_set_of_variants_and_one_cost(
     assert campaign.reserved_cost == 0
 
 
-def test_concurrent_launches_never_overspend(
-    marketer, draft, offline_deployment, campaign, django_capture_on_commit_callbacks
-):
+def test_concurrent_launches_never_overspend(marketer, draft, offline_deployment, campaign):
     """Eight launches race for a budget that fits exactly two more jobs; the campaign row lock decides."""
-    with django_capture_on_commit_callbacks(execute=False):
-        first = _launch(marketer, draft, offline_deployment, n=1)
+    # Not enqueued: a worker settling jobs would change the reserved total under the assertion.
+    first = _launch(marketer, draft, offline_deployment, n=1, enqueue=False)
     Campaign.objects.filter(pk=campaign.pk).update(budget=first.estimated_cost * Decimal("3.5"))
     barrier = threading.Barrier(8)
     results: list[str] = []
@@ -102,8 +99,7 @@ def test_concurrent_launches_never_overspend(
     def run():
         try:
             barrier.wait()
-            with django_capture_on_commit_callbacks(execute=False):
-                _launch(marketer, draft, offline_deployment, n=1)
+            _launch(marketer, draft, offline_deployment, n=1, enqueue=False)
             results.append("ok")
         except services.BudgetExceeded:
             results.append("refused")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -45,19 +45,24 @@ class Command(BaseCommand):
             raise CommandError(f"No deployment named {opts['deployment']!r} in {workspace.slug}.") from exc
         campaigns = Campaign.objects.filter(workspace=workspace).order_by("-created_at")
         campaign = campaigns.filter(slug=opts["campaign"]).first() if opts["campaign"] else campaigns.first()
+        if campaign is None and opts["campaign"]:
+            raise CommandError(f"No campaign {opts['campaign']!r} in {workspace.slug}.")
         if campaign is None:
-            raise CommandError("The workspace has no campaign (or no campaign with that slug).")
+            raise CommandError(f"{workspace.slug} has no campaign yet: create one first.")
         actor = self._actor(workspace, opts.get("user"))
         try:
             width, height = parse_size(opts["size"])
-        except Exception as exc:
-            raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        prompt = opts["prompt"].strip()
+        if not prompt:
+            raise CommandError("The prompt is empty: describe the image you want.")
+        # The draft's title is the prompt's first line, as a marketer would name it in the UI.
+        title = prompt.splitlines()[0][:80].strip()
 
         try:
             with transaction.atomic():
-                draft = services.draft_create(
-                    actor=actor, campaign=campaign, title=opts["prompt"][:80], text=opts["prompt"]
-                )
+                draft = services.draft_create(actor=actor, campaign=campaign, title=title, text=prompt)
                 job = services.job_launch(
                     actor=actor,
                     version=draft.versions.get(),
@@ -69,12 +74,16 @@ class Command(BaseCommand):
                         quality=opts["quality"],
                         output_format=opts["output_format"],
                     ),
+                    # --wait runs the job here; a worker must not run (and pay for) it a second time.
+                    enqueue=not opts["wait"],
                 )
         except services.StudioError as exc:
             details = "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())
             raise CommandError(exc.message + (f" ({details})" if details else "")) from exc
         except PermissionDenied as exc:
             raise CommandError(str(exc)) from exc
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
 
         if not opts["wait"]:
             self._print(

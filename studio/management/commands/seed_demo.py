@@ -9,7 +9,16 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from studio.models import Campaign, CampaignFormat, CapabilityProfile, Deployment, Membership, Role, Workspace
+from studio.models import (
+    Campaign,
+    CampaignFormat,
+    CapabilityProfile,
+    Deployment,
+    Membership,
+    PromptTemplate,
+    Role,
+    Workspace,
+)
 
 DEMO_USERS = [
     ("marketer", "Mia Marketer", Role.MARKETER, False),
@@ -21,6 +30,19 @@ DEMO_FORMATS = [
     ("LinkedIn ad", "LinkedIn", 1200, 628),
     ("Story", "Instagram", 1080, 1920),
     ("Medium rectangle", "Display", 300, 250),
+]
+
+DEMO_TEMPLATES = [
+    (
+        "Product hero",
+        "A {product} on a {surface}, centred, with room above it for a headline.",
+        "Photographic, soft morning light, shallow depth of field.",
+    ),
+    (
+        "Seasonal banner",
+        "A {season} scene around a {product}, with empty space on the left for copy.",
+        "Flat illustration, bold shapes, generous negative space.",
+    ),
 ]
 
 
@@ -73,6 +95,10 @@ class Command(BaseCommand):
         for name, channel, width, height in DEMO_FORMATS:
             CampaignFormat.objects.get_or_create(
                 campaign=campaign, name=name, defaults={"channel": channel, "width": width, "height": height}
+            )
+        for name, text, style_preset in DEMO_TEMPLATES:
+            PromptTemplate.objects.get_or_create(
+                workspace=workspace, name=name, defaults={"text": text, "style_preset": style_preset}
             )
         profile = CapabilityProfile.objects.get(name="gpt-image-2")
         Deployment.objects.get_or_create(
