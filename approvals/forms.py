@@ -6,6 +6,9 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from studio.models import Campaign, CampaignFormat, SafetyVerdict
 from studio.permissions import workspaces_for
@@ -15,16 +18,32 @@ from .models import Comment, DecisionOutcome
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
+class FastSelect(forms.Select):
+    """A <select> rendered in Python. The queue's filter lists every campaign and format of the reviewer's
+    workspaces, and Django's one-template-include-per-option rendering was a fifth of the page's time."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final_attrs = self.build_attrs(self.attrs, attrs or {})
+        final_attrs["name"] = name
+        chosen = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "", "<option value=\"{}\"{}>{}</option>",
+            ((key, mark_safe(" selected") if str(key) in chosen else "", label) for key, label in self.choices),  # noqa: S308 - a constant
+        )
+        return format_html("<select{}>{}</select>", flatatt(final_attrs), options)
+
+
 class QueueFilterForm(forms.Form):
     """GET filters of the review queue. Invalid values are reported and ignored, never a server error."""
 
-    workspace = forms.ChoiceField(required=False, label="Workspace")
-    campaign = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Campaign")
-    format = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Format")
+    workspace = forms.ChoiceField(required=False, label="Workspace", widget=FastSelect)
+    campaign = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Campaign",
+                                      widget=FastSelect)
+    format = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Format", widget=FastSelect)
     locale = forms.CharField(required=False, max_length=20, label="Locale",
                              widget=forms.TextInput(attrs={"placeholder": "Locale, e.g. ja", "size": 14}))
     verdict = forms.ChoiceField(
-        required=False, label="Safety verdict",
+        required=False, label="Safety verdict", widget=FastSelect,
         choices=[("", "Any"), (SafetyVerdict.ALLOW, "Allow"), (SafetyVerdict.REVIEW, "Review")],
     )
     overdue = forms.BooleanField(required=False, label="Overdue only")

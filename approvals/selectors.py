@@ -103,12 +103,24 @@ class ReviewQueue(Sequence[ReviewStage]):
     def rows(self, ids: list[int]) -> list[ReviewStage]:
         if not ids:
             return []
-        found = ReviewStage.objects.select_related(
-            "review__workspace",
-            "review__submitted_by",
-            "review__variant__draft__campaign",
-            "review__variant__job__target_format",
-        ).in_bulk(ids)
+        found = (
+            ReviewStage.objects.select_related(
+                "review__workspace",
+                "review__submitted_by",
+                "review__variant__draft__campaign",
+                "review__variant__job__target_format",
+            )
+            # A row shows none of these JSON blobs; decoding them was a visible share of the page's time.
+            .defer(
+                "review__workspace__style_guide", "review__workspace__default_locales",
+                "review__workspace__safety_screeners", "review__workspace__blocklist_terms",
+                "review__workspace__safety_policy", "review__variant__filter_results",
+                "review__variant__job__params", "review__variant__job__usage", "review__variant__job__plan_notes",
+                "review__variant__job__prompt", "review__variant__job__reference_uploads",
+                "review__variant__job__safety_categories", "review__variant__draft__campaign__locales",
+            )
+            .in_bulk(ids)
+        )
         return [found[pk] for pk in ids if pk in found]
 
     def __getitem__(self, index):  # type: ignore[override]

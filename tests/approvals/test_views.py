@@ -397,3 +397,12 @@ def test_comment_added_in_place_refreshes_the_pins_on_the_image(login, workspace
     full = client.get(reverse("approvals:review_detail", args=[review.pk])).content.decode()
     assert full.count('id="pin-marks"') == 1
     assert "hx-swap-oob" not in full
+
+
+def test_queue_filters_render_as_labelled_selects_keeping_the_choice(client, reviewer, workspace):
+    client.force_login(reviewer)
+    html = client.get(reverse("approvals:queue"), {"verdict": "allow", "workspace": workspace.slug}).content.decode()
+    assert '<option value="allow" selected>Allow</option>' in html
+    assert f'<option value="{workspace.slug}" selected>{workspace.name}</option>' in html
+    # Each select sits inside its label, so it keeps its accessible name.
+    assert 'Safety verdict</span><select id="id_verdict" name="verdict">' in html

@@ -327,6 +327,7 @@ def main() -> int:
     parser.add_argument("--variants", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile 20 first-page requests")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
@@ -344,6 +345,16 @@ def main() -> int:
         client.force_login(reviewer)
         url = reverse("approvals:queue")
         filtered = {"campaign": data["campaign_id"], "verdict": "allow", "overdue": "on"}
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(20):
+                client.get(url, {})
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         if args.explain:
             explain(reviewer, {})
             explain(reviewer, {"campaign": data["campaign_id"], "verdict": "allow", "overdue": True})
