@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -67,7 +68,7 @@ def campaign_detail(request: HttpRequest, slug: str, campaign_slug: str) -> Http
             messages.error(request, str(exc))
         else:
             return redirect("studio:draft", slug=workspace.slug, pk=draft.pk)
-    drafts = selectors.drafts_for(campaign=campaign)
+    drafts = Paginator(selectors.drafts_for(campaign=campaign), 25).get_page(request.GET.get("page"))
     return render(
         request,
         "studio/campaign.html",
@@ -75,6 +76,7 @@ def campaign_detail(request: HttpRequest, slug: str, campaign_slug: str) -> Http
             **_role_context(request.user, workspace),
             "campaign": campaign,
             "drafts": drafts,
+            "page_obj": drafts,
             "form": form,
         },
         status=400 if request.method == "POST" else 200,

@@ -221,3 +221,16 @@ def test_draft_page_query_count_is_constant(
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_campaign_drafts_are_paginated(client_for, marketer, campaign, workspace):
+    for number in range(30):
+        services.draft_create(actor=marketer, campaign=campaign, title=f"Draft number {number:02d}", text="x")
+    client = client_for(marketer)
+    url = reverse("studio:campaign", args=[workspace.slug, campaign.slug])
+    first = client.get(url).content.decode()
+    assert first.count("Draft number") == 25
+    assert "Showing 1–25 of 30" in first
+    second = client.get(url, {"page": 2}).content.decode()
+    assert second.count("Draft number") == 5
+    assert client.get(url, {"page": "nonsense"}).status_code == 200
