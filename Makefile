@@ -9,7 +9,19 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint migrate seed clean
+.PHONY: run test bench lint migrate seed clean fonts
+
+# The offline renderer draws in-image copy in CJK and Indic scripts with Debian's Noto fonts. Best effort:
+# without root or apt the app still runs and the studio says which scripts it cannot draw.
+NOTO_CJK := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+fonts:
+	@if [ ! -f $(NOTO_CJK) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing fonts for CJK and Indic scripts (Debian fonts-noto-core, fonts-noto-cjk)..."; \
+		(DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-core fonts-noto-cjk >/dev/null 2>&1 \
+		 || (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive \
+		     apt-get install -y -q fonts-noto-core fonts-noto-cjk >/dev/null 2>&1)) \
+		|| echo "Could not install the fonts; offline previews will say which scripts they cannot draw."; \
+	fi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +35,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"
 	@touch $@ $(VENV)/.installed
 
-migrate: $(VENV)/.installed
+migrate: $(VENV)/.installed fonts
 	@mkdir -p var/broker/queue var/broker/processed var/media
 	@$(BIN)/python manage.py migrate --noinput -v0
 
@@ -39,7 +51,7 @@ run: seed
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed fonts
 	@$(BIN)/python tests/suite.py
 
 bench: $(VENV)/.test-installed

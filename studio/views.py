@@ -160,6 +160,13 @@ def _launch_request(form: GenerateForm) -> services.LaunchRequest:
     )
 
 
+def _offline_font_note(deployment) -> str:
+    """Say so when the offline renderer lacks fonts for some scripts (their copy would show as boxes)."""
+    from .providers.offline import offline_font_coverage, offline_missing_scripts
+
+    return offline_font_coverage() if deployment.is_offline and offline_missing_scripts() else ""
+
+
 @login_required
 @require_GET
 def generate_preview(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
@@ -176,7 +183,11 @@ def generate_preview(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             context["error"] = " ".join([exc.message, *exc.field_errors.values()])
         else:
             context.update(
-                plan=preview.plan, estimate=preview.estimate, remaining=preview.remaining, deployment=req.deployment
+                plan=preview.plan,
+                estimate=preview.estimate,
+                remaining=preview.remaining,
+                deployment=req.deployment,
+                font_note=_offline_font_note(req.deployment),
             )
     else:
         context["error"] = " ".join(str(e) for errors in form.errors.values() for e in errors)

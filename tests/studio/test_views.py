@@ -234,3 +234,16 @@ def test_campaign_drafts_are_paginated(client_for, marketer, campaign, workspace
     second = client.get(url, {"page": 2}).content.decode()
     assert second.count("Draft number") == 5
     assert client.get(url, {"page": "nonsense"}).status_code == 200
+
+
+def test_preview_says_which_scripts_the_offline_renderer_cannot_draw(client_for, marketer, draft, workspace,
+                                                                     ad_format, monkeypatch):
+    monkeypatch.setattr("studio.providers.offline.offline_missing_scripts", lambda: ["CJK", "Devanagari"])
+    deployment = workspace.deployments.get()
+    preview = client_for(marketer).get(
+        reverse("studio:generate_preview", args=[workspace.slug, draft.pk]),
+        {"deployment": deployment.pk, "target_format": ad_format.pk, "n": 1, "quality": "low",
+         "output_format": "png", "route": "explicit"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "cannot draw" in preview.content.decode()
