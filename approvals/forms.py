@@ -46,6 +46,10 @@ class QueueFilterForm(forms.Form):
         required=False, label="Safety verdict", widget=FastSelect,
         choices=[("", "Any"), (SafetyVerdict.ALLOW, "Allow"), (SafetyVerdict.REVIEW, "Review")],
     )
+    risk = forms.ChoiceField(
+        required=False, label="Risk", widget=FastSelect,
+        choices=[("", "Any risk"), ("low", "Low risk"), ("medium", "Medium risk"), ("high", "High risk")],
+    )
     overdue = forms.BooleanField(required=False, label="Overdue only")
     mine = forms.BooleanField(required=False, label="Assigned to me")
 

@@ -132,6 +132,10 @@ class ReviewQueue(Sequence[ReviewStage]):
         return iter(self.rows(self.ids))
 
 
+# Severity bands on the 0-7 scale every screener's result is mapped to (Azure's eight levels).
+RISK_LEVELS = {"low": (0, 1), "medium": (2, 3), "high": (4, 7)}
+
+
 def review_queue(*, user, filters: Mapping[str, Any] | None = None) -> ReviewQueue:
     """Open stages ``user`` can act on across their workspaces, soonest due first.
 
@@ -167,6 +171,9 @@ def review_queue(*, user, filters: Mapping[str, Any] | None = None) -> ReviewQue
         qs = qs.filter(review__variant__job__target_format_id=filters["format"])
     if filters.get("verdict"):
         qs = qs.filter(review__safety_verdict=filters["verdict"])
+    if filters.get("risk") in RISK_LEVELS:
+        low, high = RISK_LEVELS[filters["risk"]]
+        qs = qs.filter(review__variant__safety_severity__gte=low, review__variant__safety_severity__lte=high)
     if filters.get("overdue"):
         qs = qs.filter(due_at__lt=timezone.now())
     if filters.get("mine"):

@@ -527,6 +527,9 @@ class Variant(models.Model):
 
     status = models.CharField(max_length=20, choices=VariantStatus.choices, default=VariantStatus.SAFETY_PENDING)
     safety_verdict = models.CharField(max_length=10, choices=SafetyVerdict.choices, default=SafetyVerdict.PENDING)
+    safety_severity = models.PositiveSmallIntegerField(
+        default=0, help_text="Highest severity (0-7) any screener reported for the image or its prompt: the risk"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

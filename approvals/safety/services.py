@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx2
 from django.db import transaction
+from django.db.models import Q
 
 from approvals.audit import audit_append
 from approvals.models import AssessmentStatus, SafetyAssessment, SafetyStage, Screener
@@ -457,13 +458,14 @@ def variant_apply_screening(*, variant: Variant, screening: Screening) -> Varian
     verdict = strictest([screening.verdict, variant_verdict_with(variant=locked, image_verdict=screening.verdict)])
     if verdict == SafetyVerdict.PENDING:
         return locked
-    previous = (locked.status, locked.safety_verdict)
+    previous = (locked.status, locked.safety_verdict, locked.safety_severity)
     locked.status = VariantStatus.BLOCKED if verdict == SafetyVerdict.BLOCK else VariantStatus.READY
     locked.safety_verdict = verdict
-    if (locked.status, locked.safety_verdict) == previous:
+    locked.safety_severity = _highest_severity(locked)
+    if (locked.status, locked.safety_verdict, locked.safety_severity) == previous:
         return locked
     locked.full_clean(exclude=["image", "thumbnail"])
-    locked.save(update_fields=["status", "safety_verdict"])
+    locked.save(update_fields=["status", "safety_verdict", "safety_severity"])
     audit_append(
         workspace=locked.workspace,
         actor=None,
@@ -477,10 +479,24 @@ def variant_apply_screening(*, variant: Variant, screening: Screening) -> Varian
             "previous_verdict": previous[1],
             "decided_by": screening.decided_by,
             "message": screening.message,
+            "severity": locked.safety_severity,
         },
     )
     variant.status, variant.safety_verdict = locked.status, locked.safety_verdict
+    variant.safety_severity = locked.safety_severity
     return locked
+
+
+def _highest_severity(variant: Variant) -> int:
+    """The risk a reviewer filters by: the highest severity any screener gave the image or its prompt."""
+    rows = SafetyAssessment.objects.filter(Q(variant=variant) | Q(job_id=variant.job_id, variant__isnull=True))
+    severities = [
+        int(category.get("severity") or 0)
+        for categories in rows.values_list("categories", flat=True)
+        for category in categories or []
+        if isinstance(category, dict) and str(category.get("severity", "0")).isdigit()
+    ]
+    return min(max(severities, default=0), 7)
 
 
 def _job_text(job: GenerationJob) -> str:
