@@ -160,6 +160,26 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     log.close()
 
 
+@pytest.fixture(autouse=True)
+def _worker_idle_before_teardown(request):
+    """Let the real worker finish what a test started before pytest-django flushes the tables: a TRUNCATE
+    racing a task that is still writing deadlocks, and the next test would then start on leftovers."""
+    yield
+    # Any real-services test: the session's worker may be running even when this test did not ask for it
+    # (e.g. screening tasks a job enqueued on commit).
+    if not _is_real(request) or not REAL_SERVICES:
+        return
+    import redis
+    from django.conf import settings
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if broker.llen("celery") == 0 and broker.hlen("unacked") == 0:
+            return
+        time.sleep(0.2)
+
+
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2, message: str = "condition"):
     """Poll ``predicate`` until it returns a truthy value (used with the real worker)."""
     deadline = time.monotonic() + timeout
