@@ -237,3 +237,39 @@ def test_tree_page_lists_each_version_once(client, draft, marketer, workspace):
     for variant in made:
         assert body.count(f"<strong>#{variant.pk}</strong>") == 1
     assert Variant.objects.filter(draft=draft).count() == 5
+
+
+def test_variant_page_queries_do_not_grow_with_lineage_depth(
+    marketer, workspace, offline_deployment, campaign, django_capture_on_commit_callbacks, client
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from studio import services as studio_services
+
+    draft = studio_services.draft_create(actor=marketer, campaign=campaign, title="Deep", text="A lemon")
+    with django_capture_on_commit_callbacks(execute=True):
+        job = studio_services.job_launch(
+            actor=marketer,
+            version=draft.versions.get(),
+            request=studio_services.LaunchRequest(
+                deployment=offline_deployment, target_width=1024, target_height=1024, n=1, quality="low"
+            ),
+        )
+    chain = [job.variants.get()]
+    for step in range(6):
+        with django_capture_on_commit_callbacks(execute=True):
+            edit = studio_services.variant_edit(actor=marketer, variant=chain[-1], instruction=f"Step {step}")
+        chain.append(edit.variants.get())
+    client.force_login(marketer)
+
+    def count(variant):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("studio:variant", args=[workspace.slug, variant.pk])).status_code == 200
+        return len(ctx.captured_queries)
+
+    shallow, deep = count(chain[1]), count(chain[-1])
+    assert deep == shallow
+    page = client.get(reverse("studio:variant", args=[workspace.slug, chain[-1].pk])).content.decode()
+    assert all(f"#{v.pk}" in page for v in chain)
