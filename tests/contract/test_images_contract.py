@@ -28,7 +28,11 @@ from studio.models import Deployment
 from studio.providers import EditRequest, GenerationRequest, get_provider
 from tests.contract.recording import Recorder, image_bytes, ok, payload
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "openai-images.openapi.json"
+# The oracle is the shared reference beside the repository; a verbatim snapshot in tests/fixtures keeps a
+# clone without shared/ testable, and test_snapshot_matches_the_shared_reference catches any drift.
+SHARED_SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "openai-images.openapi.json"
+SNAPSHOT_SPEC_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "openai-images.openapi.json"
+SPEC_PATH = SHARED_SPEC_PATH if SHARED_SPEC_PATH.exists() else SNAPSHOT_SPEC_PATH
 AZURE_PATH = re.compile(r"^/openai/(?:v1|deployments/[^/]+)(/images/.+)$")
 
 
@@ -223,3 +227,8 @@ def test_an_invalid_multipart_edit_is_caught_by_the_oracle():
     )
     with pytest.raises(InvalidRequestBody):
         OPENAPI.validate_request(CapturedRequest(recorder.last))
+
+
+@pytest.mark.skipif(not SHARED_SPEC_PATH.exists(), reason="no shared/ beside this clone")
+def test_snapshot_matches_the_shared_reference():
+    assert json.loads(SNAPSHOT_SPEC_PATH.read_text()) == json.loads(SHARED_SPEC_PATH.read_text())
