@@ -157,7 +157,8 @@ def review_queue(*, user, filters: Mapping[str, Any] | None = None) -> ReviewQue
             Q(kind=StageKind.BRAND, review__workspace__in=brand_ws)
             | Q(kind=StageKind.COMPLIANCE, review__workspace__in=compliance_ws)
         )
-        .exclude(review__variant__created_by=user)
+        # As an uncorrelated subquery (hashed once) rather than a join to every candidate's variant.
+        .exclude(review__variant_id__in=Variant.objects.filter(created_by=user).values("pk"))
         .exclude(review__submitted_by=user)
         .exclude(Exists(decided_here))
     )

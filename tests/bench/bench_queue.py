@@ -354,7 +354,7 @@ def main() -> int:
             for _ in range(20):
                 client.get(url, {})
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(40)
         if args.explain:
             explain(reviewer, {})
             explain(reviewer, {"campaign": data["campaign_id"], "verdict": "allow", "overdue": True})
