@@ -5,3 +5,10 @@ class StudioConfig(AppConfig):
     name = "studio"
     verbose_name = "Studio"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # kombu's filesystem broker (the embedded default) needs its folders before anyone publishes,
+        # wherever IMPRIMATUR_VAR_DIR points; a no-op for Redis or RabbitMQ.
+        from .celery import ensure_broker_folders
+
+        ensure_broker_folders()

@@ -771,10 +771,10 @@ def job_execute(*, job_id: int) -> GenerationJob:
 
 
 def _enqueue_screens(variant_ids: list[int]) -> None:
-    from .tasks import variant_screen
+    from approvals.safety.tasks import safety_retry_pending_variant
 
     for pk in variant_ids:
-        variant_screen.delay(pk)
+        safety_retry_pending_variant.delay(pk)
 
 
 def _plan_of(job: GenerationJob):
@@ -861,29 +861,6 @@ def job_run_inline(*, job_id: int, sleep=time.sleep) -> GenerationJob:
             sleep(retry.countdown)
 
 
-def variant_screen(*, variant_id: int) -> Variant:
-    """Post-screen a stored image. Pending (fail-closed) screenings raise ``JobRetry``."""
-    from approvals.safety import screen_image, screening_record, variant_apply_screening
-
-    variant = Variant.objects.select_related("workspace").get(pk=variant_id)
-    if variant.status != VariantStatus.SAFETY_PENDING:
-        return variant
-    with variant.image.open("rb") as fh:
-        data = fh.read()
-    screening = screen_image(workspace=variant.workspace, image=data)
-    with transaction.atomic():
-        variant = Variant.objects.select_for_update(of=("self",)).get(pk=variant_id)
-        if variant.status != VariantStatus.SAFETY_PENDING:
-            return variant
-        screening_record(screening=screening, stage="image", workspace=variant.workspace, variant=variant)
-        if not screening.pending:
-            variant_apply_screening(variant=variant, screening=screening)
-            return variant
-        attempts = variant.assessments.filter(stage="image").count()
-    # Raised after the commit so the "pending" evidence stays in the record.
-    raise JobRetry(countdown=min(300.0, 5.0 * 2 ** min(attempts, 6)), reason="safety check pending")
-
-
 def job_give_up(*, job_id: int, reason: str) -> GenerationJob:
     """Close a job that kept asking for a retry (e.g. the safety service never answered)."""
     with transaction.atomic():
@@ -903,11 +880,14 @@ def job_give_up(*, job_id: int, reason: str) -> GenerationJob:
 
 def variant_screen_inline(*, variant_id: int, sleep=time.sleep, attempts: int = 6) -> Variant:
     """Screen a variant in this process with bounded retries (CLI); leaves it pending if never answered."""
-    for _ in range(attempts):
-        try:
-            return variant_screen(variant_id=variant_id)
-        except JobRetry as retry:
-            sleep(min(retry.countdown, 30))
+    from approvals.safety import variant_rescreen
+    from approvals.safety.tasks import backoff_seconds as safety_backoff
+
+    for attempt in range(attempts):
+        screening = variant_rescreen(variant_id=variant_id)
+        if screening is None or not screening.pending:
+            break
+        sleep(min(safety_backoff(attempt), 30))
     return Variant.objects.get(pk=variant_id)
 
 

@@ -1,4 +1,5 @@
-"""Thin Celery wrappers: take ids, call one service, turn ``JobRetry`` into a Celery retry.
+"""Thin Celery wrappers: take ids, call one service, turn ``JobRetry`` into a Celery retry. Image screening
+of new variants is ``approvals.safety.tasks.safety_retry_pending_variant``.
 
 ``acks_late`` + ``reject_on_worker_lost`` mean a worker killed mid-job gets the message redelivered; the
 services re-check state under a row lock, so a second run never creates a second set of variants or
@@ -26,14 +27,4 @@ def job_run(self, job_id: int) -> None:
         if self.request.retries >= _max_retries():
             services.job_give_up(job_id=job_id, reason=retry.reason)
             return
-        raise self.retry(countdown=retry.countdown) from retry
-
-
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None, soft_time_limit=120)
-def variant_screen(self, variant_id: int) -> None:
-    try:
-        services.variant_screen(variant_id=variant_id)
-    except services.JobRetry as retry:
-        if self.request.retries >= _max_retries():
-            return  # stays "safety check pending": fail closed, visible in the UI, retried by an admin
         raise self.retry(countdown=retry.countdown) from retry

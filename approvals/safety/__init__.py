@@ -18,7 +18,6 @@ from .selectors import (
     variant_verdict,
 )
 from .services import (
-    job_prompt_rescreen,
     provider_filters_record,
     screen_image,
     screen_prompt,
@@ -40,7 +39,6 @@ __all__ = [
     "assessments_for_variant",
     "blocklist_sync",
     "highlight_matches",
-    "job_prompt_rescreen",
     "local_screen",
     "policy_errors",
     "policy_for",

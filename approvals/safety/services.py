@@ -499,19 +499,6 @@ def _highest_severity(variant: Variant) -> int:
     return min(max(severities, default=0), 7)
 
 
-def _job_text(job: GenerationJob) -> str:
-    return f"{job.prompt}\n{job.instruction}" if job.instruction else job.prompt
-
-
-def job_prompt_rescreen(*, job: GenerationJob, http_client: httpx2.Client | None = None) -> Screening:
-    """Screen a job's prompt (and edit instruction) again and record the attempt. The pipeline decides
-    what to do with the job."""
-    text = _job_text(job)
-    screening = screen_prompt(workspace=job.workspace, text=text, http_client=http_client)
-    screening_record(screening=screening, stage=SafetyStage.PROMPT, workspace=job.workspace, job=job, text=text)
-    return screening
-
-
 def variant_rescreen(*, variant_id: int, http_client: httpx2.Client | None = None) -> Screening | None:
     """Screen a pending variant's image again, record it, and apply the verdict when final. Returns
     ``None`` when the variant no longer waits for a safety check (idempotent for redelivered tasks)."""

@@ -1,4 +1,5 @@
-"""Celery tasks for fail-closed screenings: retry a pending check with bounded exponential backoff.
+"""Celery tasks for fail-closed screenings: screen a new variant's image, retrying a pending check with
+bounded exponential backoff (a job's pending prompt check is retried by ``studio.tasks.job_run`` itself).
 
 Thin wrappers: take ids, re-fetch, return early when nothing is pending any more, call one service.
 """
@@ -6,9 +7,8 @@ Thin wrappers: take ids, re-fetch, return early when nothing is pending any more
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import transaction
 
-from studio.models import GenerationJob, JobStatus, Variant, Workspace
+from studio.models import Variant, Workspace
 
 from . import services
 from .azure import blocklist_sync
@@ -39,24 +39,6 @@ def safety_retry_pending_variant(self, variant_id: int) -> str:
                                         attempts=self.request.retries + 1)
         return "pending"
     raise self.retry(countdown=backoff_seconds(self.request.retries))
-
-
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES, soft_time_limit=120)
-def safety_retry_pending_job(self, job_id: int) -> str:
-    """Re-screen a job whose prompt check is pending; once final, hand the job back to the generation
-    pipeline (``studio.tasks.job_run``), which decides whether to generate or to block it."""
-    job = GenerationJob.objects.select_related("workspace").filter(pk=job_id).first()
-    if job is None or job.status != JobStatus.SAFETY_PENDING:
-        return "done"
-    screening = services.job_prompt_rescreen(job=job)
-    if screening.pending:
-        if self.request.retries >= MAX_RETRIES:
-            return "pending"  # the job stays "safety check pending": fail closed, visible in the UI
-        raise self.retry(countdown=backoff_seconds(self.request.retries))
-    from studio.tasks import job_run  # imported late: studio's pipeline imports this package
-
-    transaction.on_commit(lambda: job_run.delay(job_id))
-    return screening.verdict
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5, soft_time_limit=120)

@@ -8,7 +8,6 @@ from django.template.loader import render_to_string
 from approvals.models import AuditEvent, SafetyAssessment
 from approvals.safety import (
     highlight_matches,
-    job_prompt_rescreen,
     provider_filters_record,
     rules_sync,
     safety_panel_context,
@@ -19,7 +18,7 @@ from approvals.safety import (
     variant_verdict,
 )
 from approvals.safety import tasks as safety_tasks
-from studio.models import JobStatus, VariantStatus
+from studio.models import VariantStatus
 from tests import factories as f
 from tests.approvals.factories_safety import AZURE_ENDPOINT, Router, ok, payload
 
@@ -188,21 +187,6 @@ def test_variant_retry_task_gives_up_visibly(azure_on, variant, monkeypatch, eag
     variant.refresh_from_db()
     assert variant.status == VariantStatus.SAFETY_PENDING
     assert AuditEvent.objects.filter(action="approvals.safety.retries_exhausted").count() == 1
-
-
-@pytest.mark.usefixtures("no_hosted")
-def test_job_rescreen_records_and_the_job_task_hands_back_to_the_pipeline(workspace, job, monkeypatch,
-                                                                           django_capture_on_commit_callbacks):
-    screening = job_prompt_rescreen(job=job)
-    assert screening.verdict == "allow"
-    assert SafetyAssessment.objects.filter(job=job, stage="prompt").count() == 1
-    queued = []
-    monkeypatch.setattr("studio.tasks.job_run.delay", lambda job_id: queued.append(job_id))
-    job.status = JobStatus.SAFETY_PENDING
-    job.save(update_fields=["status"])
-    with django_capture_on_commit_callbacks(execute=True):
-        assert safety_tasks.safety_retry_pending_job.apply(args=[job.pk], throw=False).get() == "allow"
-    assert queued == [job.pk]
 
 
 def test_highlight_matches_escapes_and_marks_hits():
