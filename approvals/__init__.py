@@ -1,1 +1,1 @@
-"""Approvals: safety routing, review queue, decisions, audit history and publishing."""
+"""Approvals: the layers from review onward (reviews, publishing, compliance)."""

@@ -1,5 +1,5 @@
 """Imprimatur studio: project settings plus drafting, generation, edits, providers, sizing, pricing."""
 
-from .celery import app as celery_app
+from studio.celery import app as celery_app
 
 __all__ = ("celery_app",)

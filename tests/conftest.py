@@ -39,8 +39,10 @@ def _media_in_tmp(request, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                    "OPTIONS": {"location": str(tmp_path / "media"), "base_url": "/media/"}},
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": "/media/"},
+        },
     }
 
 
@@ -83,22 +85,22 @@ def _member(workspace, username, role):
 
 @pytest.fixture
 def marketer(workspace):
-    return _member(workspace, "mia", f.sm.Role.MARKETER)
+    return _member(workspace, "mia", f.core_models.Role.MARKETER)
 
 
 @pytest.fixture
 def reviewer(workspace):
-    return _member(workspace, "rob", f.sm.Role.BRAND_REVIEWER)
+    return _member(workspace, "rob", f.core_models.Role.BRAND_REVIEWER)
 
 
 @pytest.fixture
 def compliance(workspace):
-    return _member(workspace, "cora", f.sm.Role.COMPLIANCE)
+    return _member(workspace, "cora", f.core_models.Role.COMPLIANCE)
 
 
 @pytest.fixture
 def ws_admin(workspace):
-    return _member(workspace, "ada", f.sm.Role.ADMIN)
+    return _member(workspace, "ada", f.core_models.Role.ADMIN)
 
 
 @pytest.fixture
@@ -127,8 +129,9 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     db = connection.settings_dict
     env = {
         **os.environ,
-        "DATABASE_URL": (f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-                         f"{db['PORT'] or 5432}/{db['NAME']}"),
+        "DATABASE_URL": (
+            f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
         "DJANGO_SETTINGS_MODULE": "studio.settings.test",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
@@ -137,9 +140,24 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")  # noqa: SIM115 - kept open for the worker's lifetime
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "studio", "worker", "--pool=threads", "--concurrency=4",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "studio",
+            "worker",
+            "--pool=threads",
+            "--concurrency=4",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

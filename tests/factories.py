@@ -11,7 +11,9 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from studio import models as sm
+from studio.core import models as core_models
+from studio.generation import models as sm
+from studio.safety import models as safety_models
 
 
 def png_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 80, 40)) -> bytes:
@@ -32,7 +34,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class WorkspaceFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = sm.Workspace
+        model = core_models.Workspace
         django_get_or_create = ("slug",)
 
     name = factory.Sequence(lambda n: f"Brand {n}")
@@ -43,11 +45,11 @@ class WorkspaceFactory(factory.django.DjangoModelFactory):
 
 class MembershipFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = sm.Membership
+        model = core_models.Membership
 
     user = factory.SubFactory(UserFactory)
     workspace = factory.SubFactory(WorkspaceFactory)
-    role = sm.Role.MARKETER
+    role = core_models.Role.MARKETER
 
 
 class CampaignFactory(factory.django.DjangoModelFactory):
@@ -162,7 +164,7 @@ class VariantFactory(factory.django.DjangoModelFactory):
     height = 48
     format = "png"
     status = sm.VariantStatus.READY
-    safety_verdict = sm.SafetyVerdict.ALLOW
+    safety_verdict = safety_models.SafetyVerdict.ALLOW
 
     @factory.lazy_attribute
     def image(self):

@@ -115,15 +115,18 @@ def main() -> int:
             "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
             "IMPRIMATUR_REAL_SERVICES": "1",
         }
-        real_status = pytest(["-m", "integration or browser", "--liveserver", "127.0.0.1", "-p", "no:randomly"],
-                             env, real_junit)
+        real_status = pytest(
+            ["-m", "integration or browser", "--liveserver", "127.0.0.1", "-p", "no:randomly"], env, real_junit
+        )
 
     unit, real = counts(unit_junit), counts(real_junit)
     total = {k: unit[k] + real[k] for k in unit}
     print("\n" + "=" * 78)
     print(f"unit (SQLite): {unit['passed']} passed, {unit['failed']} failed, {unit['skipped']} skipped")
-    print(f"integration + browser (PostgreSQL, Redis, Celery worker, Chromium): {real['passed']} passed, "
-          f"{real['failed']} failed, {real['skipped']} skipped")
+    print(
+        f"integration + browser (PostgreSQL, Redis, Celery worker, Chromium): {real['passed']} passed, "
+        f"{real['failed']} failed, {real['skipped']} skipped"
+    )
     if problems and not CI:
         print("!" * 78)
         print("!!! NOT RUN: integration and browser tests were skipped: " + "; ".join(problems) + " !!!")
@@ -131,8 +134,10 @@ def main() -> int:
     if lint_status:
         print("ruff found problems (see above)")
     status = 1 if (lint_status or unit_status or real_status or (problems and CI)) else 0
-    print(f"{total['passed']} passed, {total['failed'] + (1 if status and not total['failed'] else 0)} failed, "
-          f"{total['skipped']} skipped")
+    print(
+        f"{total['passed']} passed, {total['failed'] + (1 if status and not total['failed'] else 0)} failed, "
+        f"{total['skipped']} skipped"
+    )
     return status
 
 

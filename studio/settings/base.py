@@ -30,8 +30,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
-    "studio",
-    "approvals",
+    # Layers, lowest first; each imports only from those above it in this list (import-linter holds it).
+    "studio.core",
+    "studio.safety",
+    "studio.generation",
+    "approvals.reviews",
+    "approvals.publishing",
+    "approvals.compliance",
 ]
 
 MIDDLEWARE = [
@@ -44,11 +49,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "studio.middleware.ContentSecurityPolicyMiddleware",
-    "approvals.audit.AuditRequestMiddleware",
+    "studio.core.middleware.ContentSecurityPolicyMiddleware",
+    "studio.core.audit.AuditRequestMiddleware",
 ]
 
-ROOT_URLCONF = "studio.urls"
+ROOT_URLCONF = "studio.root_urls"
 WSGI_APPLICATION = "studio.wsgi.application"
 
 TEMPLATES = [
@@ -61,7 +66,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "studio.context_processors.navigation",
+                "studio.core.context_processors.navigation",
             ],
         },
     },
@@ -149,7 +154,7 @@ elif CELERY_BROKER_URL.startswith("redis"):
     # longer than the slowest task and the longest retry countdown (a task waiting for its ETA is held
     # unacked too), or a healthy worker's task would be delivered a second time.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
-CELERY_IMPORTS = ["approvals.safety.tasks"]
+CELERY_IMPORTS = ["studio.safety.tasks"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

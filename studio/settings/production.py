@@ -1,7 +1,7 @@
 """Production: secrets and hosts must come from the environment; HTTPS everywhere."""
 
-from .base import *  # noqa: F403
-from .base import env
+from studio.settings.base import *  # noqa: F403
+from studio.settings.base import env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")

@@ -1,8 +1,8 @@
 """Test settings. Unit tests run on in-memory SQLite with eager Celery; the integration and browser
 runs override DATABASE_URL / CELERY_BROKER_URL from the Makefile to reach the real services."""
 
-from .base import *  # noqa: F403
-from .base import STORAGES, env
+from studio.settings.base import *  # noqa: F403
+from studio.settings.base import STORAGES, env
 
 SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789abcdef"  # noqa: S105
 DEBUG = False

@@ -11,10 +11,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from approvals import audit
-from approvals.audit import AuditRequestMiddleware, audit_append, audit_verify, event_hash
-from approvals.management.commands.audit_verify import Command as VerifyCommand
-from approvals.models import AuditChain, AuditEvent
+from studio.core import audit
+from studio.core.audit import AuditRequestMiddleware, audit_append, audit_verify, event_hash
+from studio.core.management.commands.audit_verify import Command as VerifyCommand
+from studio.core.models import AuditChain, AuditEvent
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -40,8 +40,14 @@ def actor(workspace):
 def chain(workspace, actor):
     """Five events in the workspace's chain."""
     return [
-        audit_append(workspace=workspace, actor=actor, action=f"studio.test.step{i}", subject_type="studio.variant",
-                     subject_id=i, data={"step": i})
+        audit_append(
+            workspace=workspace,
+            actor=actor,
+            action=f"studio.test.step{i}",
+            subject_type="studio.variant",
+            subject_id=i,
+            data={"step": i},
+        )
         for i in range(1, 6)
     ]
 
@@ -49,9 +55,16 @@ def chain(workspace, actor):
 def _forge(workspace, *, seq: int, prev_hash: str, action: str = "approvals.review.approved") -> AuditEvent:
     """What an attacker with database access could write: a self-consistent row with a recomputed hash."""
     forged = AuditEvent(
-        workspace=workspace, seq=seq, action=action, actor=None, actor_label="system",
-        subject_type="studio.variant", subject_id="99", data={"forged": True},
-        created_at=AuditEvent.objects.get(workspace=workspace, seq=1).created_at, prev_hash=prev_hash,
+        workspace=workspace,
+        seq=seq,
+        action=action,
+        actor=None,
+        actor_label="system",
+        subject_type="studio.variant",
+        subject_id="99",
+        data={"forged": True},
+        created_at=AuditEvent.objects.get(workspace=workspace, seq=1).created_at,
+        prev_hash=prev_hash,
     )
     forged.hash = event_hash(forged)
     forged.save(force_insert=True)
@@ -86,14 +99,24 @@ def test_each_workspace_has_its_own_chain(workspace, chain):
 
 def test_data_is_normalised_so_the_stored_row_hashes_the_same(workspace):
     data = {
-        "price": Decimal("0.0420"), "day": date(2026, 4, 21), "id": uuid.UUID(int=7),
-        "huge": 1e20, "nan": float("nan"), "text": "a\x00b", "nested": {"b": [1, 2.5], "a": None},
+        "price": Decimal("0.0420"),
+        "day": date(2026, 4, 21),
+        "id": uuid.UUID(int=7),
+        "huge": 1e20,
+        "nan": float("nan"),
+        "text": "a\x00b",
+        "nested": {"b": [1, 2.5], "a": None},
     }
     event = audit_append(workspace=workspace, actor=None, action="studio.test.normalise", data=data)
     reloaded = AuditEvent.objects.get(pk=event.pk)
     assert reloaded.data == {
-        "price": "0.0420", "day": "2026-04-21", "id": str(uuid.UUID(int=7)), "huge": 10**20, "nan": "nan",
-        "text": "a\ufffdb", "nested": {"b": [1, 2.5], "a": None},
+        "price": "0.0420",
+        "day": "2026-04-21",
+        "id": str(uuid.UUID(int=7)),
+        "huge": 10**20,
+        "nan": "nan",
+        "text": "a\ufffdb",
+        "nested": {"b": [1, 2.5], "a": None},
     }
     assert event_hash(reloaded) == reloaded.hash
     assert audit_verify(workspace=workspace).ok

@@ -16,18 +16,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from approvals.audit import audit_append
-from approvals.compliance_selectors import asset_trail, asset_trail_json
-from approvals.models import (
-    AuditEvent,
-    Comment,
-    Decision,
-    Publication,
-    Review,
-    ReviewStage,
-    SafetyAssessment,
-)
-from studio import models as sm
+from approvals.compliance.selectors import asset_trail, asset_trail_json
+from approvals.publishing.models import Publication
+from approvals.reviews.models import Comment, Decision, Review, ReviewStage
+from studio.core.audit import audit_append
+from studio.core.models import AuditEvent
+from studio.generation import models as sm
+from studio.safety.models import SafetyAssessment
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -40,16 +35,30 @@ EXPORT = reverse("compliance:export")
 def _edit_of(parent: sm.Variant, *, instruction: str, color: tuple[int, int, int]) -> sm.Variant:
     """A new version made by editing ``parent`` (as the studio's edit service would)."""
     job = f.GenerationJobFactory(
-        draft_version=parent.job.draft_version, deployment=parent.job.deployment, operation=sm.Operation.EDIT,
-        base_variant=parent, instruction=instruction, prompt=f"{parent.job.prompt}. {instruction}",
-        estimated_cost=Decimal("0.05"), actual_cost=Decimal("0.06"),
+        draft_version=parent.job.draft_version,
+        deployment=parent.job.deployment,
+        operation=sm.Operation.EDIT,
+        base_variant=parent,
+        instruction=instruction,
+        prompt=f"{parent.job.prompt}. {instruction}",
+        estimated_cost=Decimal("0.05"),
+        actual_cost=Decimal("0.06"),
     )
     png = f.png_bytes(64, 48, color)
-    child = f.VariantFactory(job=job, operation=sm.Operation.EDIT, image=ContentFile(png, name="edit.png"),
-                             sha256=hashlib.sha256(png).hexdigest())
+    child = f.VariantFactory(
+        job=job,
+        operation=sm.Operation.EDIT,
+        image=ContentFile(png, name="edit.png"),
+        sha256=hashlib.sha256(png).hexdigest(),
+    )
     child.parents.add(parent)
-    audit_append(workspace=child.workspace, actor=child.created_by, action="studio.variant.created", subject=child,
-                 data={"parent": parent.pk, "instruction": instruction})
+    audit_append(
+        workspace=child.workspace,
+        actor=child.created_by,
+        action="studio.variant.created",
+        subject=child,
+        data={"parent": parent.pk, "instruction": instruction},
+    )
     return child
 
 
@@ -57,55 +66,109 @@ def _edit_of(parent: sm.Variant, *, instruction: str, color: tuple[int, int, int
 def asset(workspace, marketer, reviewer, compliance, ad_format):
     """A root image, an edit of it that went through screening, both review stages and publication."""
     root_job = f.GenerationJobFactory(
-        draft_version__draft__campaign__workspace=workspace, created_by=marketer,
-        draft_version__created_by=marketer, draft_version__draft__created_by=marketer,
-        prompt="Bright style. A sunlit kitchen with lemons", params={"quality": "medium", "size": "1536x1024"},
-        target_width=1200, target_height=628, planned_width=1536, planned_height=1024,
-        estimated_cost=Decimal("0.042"), actual_cost=Decimal("0.040"), target_format=ad_format,
+        draft_version__draft__campaign__workspace=workspace,
+        created_by=marketer,
+        draft_version__created_by=marketer,
+        draft_version__draft__created_by=marketer,
+        prompt="Bright style. A sunlit kitchen with lemons",
+        params={"quality": "medium", "size": "1536x1024"},
+        target_width=1200,
+        target_height=628,
+        planned_width=1536,
+        planned_height=1024,
+        estimated_cost=Decimal("0.042"),
+        actual_cost=Decimal("0.040"),
+        target_format=ad_format,
     )
-    audit_append(workspace=workspace, actor=marketer, action="studio.job.created", subject=root_job,
-                 data={"prompt": root_job.prompt})
+    audit_append(
+        workspace=workspace,
+        actor=marketer,
+        action="studio.job.created",
+        subject=root_job,
+        data={"prompt": root_job.prompt},
+    )
     root = f.VariantFactory(job=root_job, width=1536, height=1024)
     audit_append(workspace=workspace, actor=marketer, action="studio.variant.created", subject=root)
     prompt_check = SafetyAssessment.objects.create(
-        workspace=workspace, job=root_job, stage="prompt", screener="local", verdict="allow",
+        workspace=workspace,
+        job=root_job,
+        stage="prompt",
+        screener="local",
+        verdict="allow",
         explanation="No regulated claims found.",
     )
     audit_append(workspace=workspace, actor=None, action="approvals.safety.screened", subject=prompt_check)
     child = _edit_of(root, instruction="Make the lemons greener", color=(10, 200, 10))
     image_check = SafetyAssessment.objects.create(
-        workspace=workspace, variant=child, stage="image", screener="local", verdict="allow",
+        workspace=workspace,
+        variant=child,
+        stage="image",
+        screener="local",
+        verdict="allow",
         explanation="Image passed.",
     )
-    review = Review.objects.create(workspace=workspace, variant=child, variant_sha256=child.sha256,
-                                   safety_verdict="allow", submitted_by=marketer, status="approved")
+    review = Review.objects.create(
+        workspace=workspace,
+        variant=child,
+        variant_sha256=child.sha256,
+        safety_verdict="allow",
+        submitted_by=marketer,
+        status="approved",
+    )
     audit_append(workspace=workspace, actor=marketer, action="approvals.review.submitted", subject=review)
     brand = ReviewStage.objects.create(review=review, kind="brand", order=1, status="approved")
     comp = ReviewStage.objects.create(review=review, kind="compliance", order=2, status="approved")
     Decision.objects.create(stage=brand, reviewer=reviewer, outcome="approve", variant_sha256=child.sha256)
-    decision = Decision.objects.create(stage=comp, reviewer=compliance, outcome="approve_with_changes",
-                                       note="Add the APR footnote before launch", variant_sha256=child.sha256)
-    audit_append(workspace=workspace, actor=compliance, action="approvals.review.approved", subject=review,
-                 data={"decision": decision.pk})
+    decision = Decision.objects.create(
+        stage=comp,
+        reviewer=compliance,
+        outcome="approve_with_changes",
+        note="Add the APR footnote before launch",
+        variant_sha256=child.sha256,
+    )
+    audit_append(
+        workspace=workspace,
+        actor=compliance,
+        action="approvals.review.approved",
+        subject=review,
+        data={"decision": decision.pk},
+    )
     comment = Comment.objects.create(variant=child, author=reviewer, text="Logo too small", x=0.1, y=0.1, w=0.2, h=0.2)
     audit_append(workspace=workspace, actor=reviewer, action="approvals.comment.added", subject=comment)
     rendition = f.png_bytes(120, 63, (1, 2, 3))
     publication = Publication.objects.create(
-        workspace=workspace, variant=child, review=review, target_format=ad_format, width=1200, height=628,
-        file=ContentFile(rendition, name="pub.png"), sha256=hashlib.sha256(rendition).hexdigest(),
-        source_sha256=child.sha256, published_by=marketer,
+        workspace=workspace,
+        variant=child,
+        review=review,
+        target_format=ad_format,
+        width=1200,
+        height=628,
+        file=ContentFile(rendition, name="pub.png"),
+        sha256=hashlib.sha256(rendition).hexdigest(),
+        source_sha256=child.sha256,
+        published_by=marketer,
     )
     audit_append(workspace=workspace, actor=marketer, action="approvals.publication.created", subject=publication)
-    return {"root": root, "child": child, "review": review, "publication": publication,
-            "checks": (prompt_check, image_check)}
+    return {
+        "root": root,
+        "child": child,
+        "review": review,
+        "publication": publication,
+        "checks": (prompt_check, image_check),
+    }
 
 
 @pytest.fixture
 def other_asset(db):
     """An image in a workspace the acme people do not belong to."""
     variant = f.VariantFactory(job__draft_version__draft__campaign__workspace=f.WorkspaceFactory(slug="rival"))
-    audit_append(workspace=variant.workspace, actor=None, action="studio.variant.created", subject=variant,
-                 data={"secret": "rival-only"})
+    audit_append(
+        workspace=variant.workspace,
+        actor=None,
+        action="studio.variant.created",
+        subject=variant,
+        data={"secret": "rival-only"},
+    )
     return variant
 
 
@@ -190,13 +253,19 @@ def test_log_query_count_does_not_grow_with_the_page(client, compliance, workspa
     audit_append(workspace=workspace, actor=compliance, action="studio.test.one")
     few = _log_queries(client)
     for i in range(60):
-        audit_append(workspace=workspace, actor=compliance if i % 2 else None, action=f"studio.test.{i}",
-                     subject_type="studio.variant", subject_id=i, data={"i": i})
+        audit_append(
+            workspace=workspace,
+            actor=compliance if i % 2 else None,
+            action=f"studio.test.{i}",
+            subject_type="studio.variant",
+            subject_id=i,
+            data={"i": i},
+        )
     assert _log_queries(client) == few
 
 
 def test_log_does_not_verify_on_page_load(client, compliance, workspace, monkeypatch):
-    from approvals import compliance_views
+    from approvals.compliance import views as compliance_views
 
     def fail(**kwargs):
         raise AssertionError("verification must run only on demand")
@@ -243,8 +312,11 @@ def test_export_downloads_the_filtered_log_and_records_the_download(client, comp
     assert {r["workspace"] for r in rows} == {"acme"}
     assert all(r["action"].startswith("approvals.") for r in rows)
     recorded = AuditEvent.objects.get(action="compliance.log.exported")
-    assert (recorded.actor, recorded.data["format"], recorded.data["filters"]["action"]) == (compliance, "csv",
-                                                                                              "approvals.")
+    assert (recorded.actor, recorded.data["format"], recorded.data["filters"]["action"]) == (
+        compliance,
+        "csv",
+        "approvals.",
+    )
     response = client.get(EXPORT, {"format": "json"})
     data = json.loads(b"".join(response.streaming_content))
     assert "rival-only" not in json.dumps(data)
@@ -263,8 +335,10 @@ def test_trail_shows_the_whole_story(client, compliance, asset):
         "Bright style. A sunlit kitchen with lemons. Make the lemons greener",  # prompt as sent
         "Make the lemons greener",  # the edit's instruction
         f'href="#version-{asset["root"].pk}"',  # the parent link
-        "No regulated claims found.", "Image passed.",  # safety assessments of the job and the image
-        "Add the APR footnote before launch", "Approve with changes",  # a decision with its reason
+        "No regulated claims found.",
+        "Image passed.",  # safety assessments of the job and the image
+        "Add the APR footnote before launch",
+        "Approve with changes",  # a decision with its reason
         "1200x628 PNG",  # the publication
         "approvals.publication.created",  # audit events
     ):
@@ -282,13 +356,22 @@ def test_asset_trail_assembles_lineage_decisions_and_events(compliance, asset):
     assert (trail.versions[0].size_matches_plan, trail.versions[1].size_matches_plan) == (True, False)
     assert [e.seq for e in trail.events] == sorted(e.seq for e in trail.events)
     assert {e.action for e in trail.events} >= {
-        "studio.job.created", "studio.variant.created", "approvals.safety.screened", "approvals.review.submitted",
-        "approvals.review.approved", "approvals.publication.created", "approvals.comment.added",
+        "studio.job.created",
+        "studio.variant.created",
+        "approvals.safety.screened",
+        "approvals.review.submitted",
+        "approvals.review.approved",
+        "approvals.publication.created",
+        "approvals.comment.added",
     }
     as_json = json.loads(json.dumps(asset_trail_json(trail)))
     stage = as_json["lineage"][1]["reviews"][0]["stages"][1]
-    assert stage["decisions"][0] == {**stage["decisions"][0], "outcome": "approve_with_changes",
-                                     "reason": "Add the APR footnote before launch", "reviewer": "cora"}
+    assert stage["decisions"][0] == {
+        **stage["decisions"][0],
+        "outcome": "approve_with_changes",
+        "reason": "Add the APR footnote before launch",
+        "reviewer": "cora",
+    }
     assert as_json["lineage"][0]["job"]["planned_size"] == "1536x1024"
     assert as_json["lineage"][0]["job"]["target_size"] == "1200x628"
     assert as_json["lineage"][0]["job"]["estimated_cost"] == "0.042000"

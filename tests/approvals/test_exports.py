@@ -13,10 +13,11 @@ from django.core.management.base import CommandError
 from django.db.models.query import QuerySet
 from django.http import StreamingHttpResponse
 
-from approvals import audit, exports
-from approvals.audit import audit_append
-from approvals.exports import AuditFilter, export_response, iter_export
-from approvals.models import AuditEvent
+from approvals.compliance import exports
+from approvals.compliance.exports import AuditFilter, export_response, iter_export
+from studio.core import audit
+from studio.core.audit import audit_append
+from studio.core.models import AuditEvent
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -34,15 +35,46 @@ def events(workspace, monkeypatch):
     ann = f.UserFactory(username="ann", first_name="Ann", last_name="Lee")
     other = f.WorkspaceFactory(slug="other")
     return [
-        _append_on(1, monkeypatch, workspace=workspace, actor=ann, action="studio.job.created",
-                   subject_type="studio.generationjob", subject_id=1,
-                   data={"prompt": 'Lemons, "fresh"\nand, bright', "cost": "0.04"}),
-        _append_on(2, monkeypatch, workspace=workspace, actor=None, action="approvals.safety.screened",
-                   subject_type="studio.variant", subject_id=7, data={"verdict": "allow"}),
-        _append_on(3, monkeypatch, workspace=workspace, actor=ann, action="approvals.review.approved",
-                   subject_type="approvals.review", subject_id=3, data={"note": "ok"}),
-        _append_on(2, monkeypatch, workspace=other, actor=None, action="studio.job.created",
-                   subject_type="studio.generationjob", subject_id=2, data={}),
+        _append_on(
+            1,
+            monkeypatch,
+            workspace=workspace,
+            actor=ann,
+            action="studio.job.created",
+            subject_type="studio.generationjob",
+            subject_id=1,
+            data={"prompt": 'Lemons, "fresh"\nand, bright', "cost": "0.04"},
+        ),
+        _append_on(
+            2,
+            monkeypatch,
+            workspace=workspace,
+            actor=None,
+            action="approvals.safety.screened",
+            subject_type="studio.variant",
+            subject_id=7,
+            data={"verdict": "allow"},
+        ),
+        _append_on(
+            3,
+            monkeypatch,
+            workspace=workspace,
+            actor=ann,
+            action="approvals.review.approved",
+            subject_type="approvals.review",
+            subject_id=3,
+            data={"note": "ok"},
+        ),
+        _append_on(
+            2,
+            monkeypatch,
+            workspace=other,
+            actor=None,
+            action="studio.job.created",
+            subject_type="studio.generationjob",
+            subject_id=2,
+            data={},
+        ),
     ]
 
 
@@ -57,7 +89,8 @@ def _json(filters: AuditFilter) -> list[dict]:
 def test_csv_parses_back_to_every_event_in_chain_order(workspace, events):
     rows = _csv(AuditFilter(workspace_ids=(workspace.pk,)))
     assert [(r["workspace"], r["seq"], r["action"]) for r in rows] == [
-        ("acme", "1", "studio.job.created"), ("acme", "2", "approvals.safety.screened"),
+        ("acme", "1", "studio.job.created"),
+        ("acme", "2", "approvals.safety.screened"),
         ("acme", "3", "approvals.review.approved"),
     ]
     assert tuple(rows[0]) == exports.EXPORT_COLUMNS
@@ -100,10 +133,10 @@ def test_filters(workspace, events, filters, expected_seqs):
 
 
 def test_spreadsheet_formulas_are_neutralised_in_csv_only(workspace):
-    mallory = f.UserFactory(username="=HYPERLINK(\"http://x\")")
+    mallory = f.UserFactory(username='=HYPERLINK("http://x")')
     audit_append(workspace=workspace, actor=mallory, action="studio.test.formula")
-    assert _csv(AuditFilter())[0]["actor"] == "'=HYPERLINK(\"http://x\")"
-    assert _json(AuditFilter())[0]["actor"] == "=HYPERLINK(\"http://x\")"
+    assert _csv(AuditFilter())[0]["actor"] == '\'=HYPERLINK("http://x")'
+    assert _json(AuditFilter())[0]["actor"] == '=HYPERLINK("http://x")'
 
 
 def test_large_exports_stream_in_chunks_from_a_database_iterator(workspace, monkeypatch, django_assert_num_queries):
@@ -144,10 +177,21 @@ def test_command_writes_csv_to_stdout(workspace, events):
 
 def test_command_writes_json_to_a_file_with_since(workspace, events, tmp_path):
     target = tmp_path / "audit.json"
-    call_command("audit_export", "--workspace", "acme", "--format", "json", "--since", "2026-03-02",
-                 "--output", str(target), stdout=io.StringIO())
+    call_command(
+        "audit_export",
+        "--workspace",
+        "acme",
+        "--format",
+        "json",
+        "--since",
+        "2026-03-02",
+        "--output",
+        str(target),
+        stdout=io.StringIO(),
+    )
     assert [r["action"] for r in json.loads(target.read_text())] == [
-        "approvals.safety.screened", "approvals.review.approved",
+        "approvals.safety.screened",
+        "approvals.review.approved",
     ]
 
 

@@ -8,10 +8,12 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from approvals import services
-from approvals.models import AuditEvent, Publication, StageKind
-from studio.models import VariantStatus
-from studio.permissions import RoleRequired
+from approvals.publishing.models import Publication
+from approvals.reviews import services
+from approvals.reviews.models import StageKind
+from studio.core.models import AuditEvent
+from studio.core.permissions import RoleRequired
+from studio.generation.models import VariantStatus
 from tests import factories as f
 from tests.approvals.factories_reviews import variant_for
 
@@ -22,8 +24,9 @@ pytestmark = pytest.mark.django_db
 def approved(workspace, marketer, reviewer, campaign):
     variant = variant_for(workspace, creator=marketer, campaign=campaign, width=640, height=480)
     review = services.variant_submit(actor=marketer, variant=variant)
-    services.review_decide(actor=reviewer, stage=review.stages.get(kind=StageKind.BRAND), outcome="approve",
-                           expected_sha256=variant.sha256)
+    services.review_decide(
+        actor=reviewer, stage=review.stages.get(kind=StageKind.BRAND), outcome="approve", expected_sha256=variant.sha256
+    )
     variant.refresh_from_db()
     return variant
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from approvals import services
-from approvals.models import SafetyAssessment
-from approvals.safety import screen_image, screening_record, variant_apply_screening
-from studio.models import Role, SafetyVerdict, VariantStatus
+from approvals.reviews import services
+from studio.core.models import Role
+from studio.generation.models import VariantStatus
+from studio.safety.models import SafetyAssessment, SafetyVerdict
+from studio.safety.services import screen_image, screening_record, variant_apply_screening
 from tests.approvals.factories_reviews import member, variant_for
 
 

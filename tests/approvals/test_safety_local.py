@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from approvals.models import SafetyRule
-from approvals.safety import local_screen, policy_for, rules_sync
-from approvals.safety.local import find_term, fold, rule_regex
+from studio.safety.local import find_term, fold, local_screen, rule_regex
+from studio.safety.models import SafetyRule
+from studio.safety.policy import policy_for
+from studio.safety.rulepacks import rules_sync
 from tests import factories as f
 
 
@@ -42,8 +43,10 @@ def test_blocklist_hits_carry_spans_and_advice_and_block(workspace):
     text = "Better than rivalcola, 競合より美味しい"
     result = local_screen(workspace=workspace, text=text, policy=policy_for(workspace), rules=[])
     assert result.verdict == "block"
-    assert [(m["term"], text[m["start"]:m["end"]]) for m in result.matches] == [
-        ("rivalcola", "rivalcola"), ("競合", "競合")]
+    assert [(m["term"], text[m["start"] : m["end"]]) for m in result.matches] == [
+        ("rivalcola", "rivalcola"),
+        ("競合", "競合"),
+    ]
     assert "blocklist" in result.matches[0]["advice"]
     assert result.decided_by == "local: blocklist: RivalCola"
 

@@ -7,8 +7,8 @@ import json
 import httpx2
 import pytest
 
-from approvals.safety import screen_image, screen_prompt
-from approvals.safety.openai_moderation import OpenAIModerationClient
+from studio.safety.openai_moderation import OpenAIModerationClient
+from studio.safety.services import screen_image, screen_prompt
 from tests.approvals.factories_safety import OPENAI_BASE, Router, ok, timeout
 from tests.factories import png_bytes
 
@@ -30,18 +30,24 @@ def test_clean_text_is_allowed_and_request_matches_the_api(openai_on):
     request = router.requests[0]
     assert str(request.url) == f"{OPENAI_BASE}/moderations"
     assert request.headers["Authorization"] == "Bearer sk-test"
-    assert json.loads(request.content) == {"model": "omni-moderation-latest",
-                                           "input": [{"type": "text", "text": "A sunlit kitchen"}]}
+    assert json.loads(request.content) == {
+        "model": "omni-moderation-latest",
+        "input": [{"type": "text", "text": "A sunlit kitchen"}],
+    }
     assert len(router.requests) == 1  # the SDK's own retries are off
 
 
 def test_borderline_and_severe_text(openai_on):
-    borderline = screen_prompt(workspace=openai_on, text="a duel",
-                               http_client=Router().on("/moderations", ok("openai_text_borderline")).client())
+    borderline = screen_prompt(
+        workspace=openai_on,
+        text="a duel",
+        http_client=Router().on("/moderations", ok("openai_text_borderline")).client(),
+    )
     assert borderline.verdict == "review"
     assert borderline.decided_by == "openai: violence severity 4"
-    severe = screen_prompt(workspace=openai_on, text="...",
-                           http_client=Router().on("/moderations", ok("openai_text_severe")).client())
+    severe = screen_prompt(
+        workspace=openai_on, text="...", http_client=Router().on("/moderations", ok("openai_text_severe")).client()
+    )
     assert severe.verdict == "block"
     assert "hateful content" in severe.message
 
@@ -66,22 +72,29 @@ def test_image_scores_only_self_harm_sexual_violence(openai_on):
 
 
 def test_violent_image_is_blocked(openai_on):
-    screening = screen_image(workspace=openai_on, image=png_bytes(),
-                             http_client=Router().on("/moderations", ok("openai_image_severe")).client())
+    screening = screen_image(
+        workspace=openai_on,
+        image=png_bytes(),
+        http_client=Router().on("/moderations", ok("openai_image_severe")).client(),
+    )
     assert screening.verdict == "block"
     assert screening.message.startswith("Blocked after generation: OpenAI moderation rated the image as violence")
 
 
-@pytest.mark.parametrize(("reply", "retryable", "words"), [
-    (ok("openai_error_401", 401), False, "refused the key"),
-    (ok("openai_error_429", 429), True, "rate-limiting"),
-    (ok("openai_error_500", 500), True, "server error"),
-    (timeout(), True, "did not answer within"),
-    (httpx2.ConnectError("refused"), True, "could not be reached"),
-])
+@pytest.mark.parametrize(
+    ("reply", "retryable", "words"),
+    [
+        (ok("openai_error_401", 401), False, "refused the key"),
+        (ok("openai_error_429", 429), True, "rate-limiting"),
+        (ok("openai_error_500", 500), True, "server error"),
+        (timeout(), True, "did not answer within"),
+        (httpx2.ConnectError("refused"), True, "could not be reached"),
+    ],
+)
 def test_errors_fail_closed(openai_on, reply, retryable, words):
-    screening = screen_prompt(workspace=openai_on, text="hello",
-                              http_client=Router().on("/moderations", reply).client())
+    screening = screen_prompt(
+        workspace=openai_on, text="hello", http_client=Router().on("/moderations", reply).client()
+    )
     assert screening.pending
     result = screening.results[1]
     assert result.status == "error"

@@ -5,20 +5,19 @@ from __future__ import annotations
 import pytest
 from django.template.loader import render_to_string
 
-from approvals.models import AuditEvent, SafetyAssessment
-from approvals.safety import (
-    highlight_matches,
+from studio.core.models import AuditEvent
+from studio.generation.models import VariantStatus
+from studio.safety import tasks as safety_tasks
+from studio.safety.models import SafetyAssessment
+from studio.safety.rulepacks import rules_sync
+from studio.safety.selectors import highlight_matches, safety_panel_context, variant_verdict
+from studio.safety.services import (
     provider_filters_record,
-    rules_sync,
-    safety_panel_context,
     screen_image,
     screen_prompt,
     screening_record,
     variant_apply_screening,
-    variant_verdict,
 )
-from approvals.safety import tasks as safety_tasks
-from studio.models import VariantStatus
 from tests import factories as f
 from tests.approvals.factories_safety import AZURE_ENDPOINT, Router, ok, payload
 
@@ -47,8 +46,9 @@ def eager_retries(monkeypatch):
 
 @pytest.fixture
 def job(workspace):
-    return f.GenerationJobFactory(workspace=workspace, campaign__workspace=workspace,
-                                  draft_version__draft__campaign__workspace=workspace)
+    return f.GenerationJobFactory(
+        workspace=workspace, campaign__workspace=workspace, draft_version__draft__campaign__workspace=workspace
+    )
 
 
 @pytest.fixture
@@ -64,7 +64,8 @@ def test_financial_claim_is_refused_with_words_a_marketer_can_act_on(workspace):
     assert screening.verdict == "block"
     assert screening.message.startswith(
         'Blocked before generation: "guaranteed returns" is a regulated financial claim. Remove the promise of '
-        "returns or add the required risk wording")
+        "returns or add the required risk wording"
+    )
     assert screening.decided_by == "local: financial/financial_promise: guaranteed returns"
 
 
@@ -112,8 +113,9 @@ def test_retried_screenings_count_attempts_and_the_latest_answer_decides(azure_o
 def test_variant_is_never_weaker_than_its_prompt(workspace, job, variant):
     prompt = screen_prompt(workspace=workspace, text="x")
     screening_record(screening=prompt, stage="prompt", workspace=workspace, job=job, text="x")
-    provider_filters_record(workspace=workspace, job=job, stage="provider_prompt",
-                            filter_results=payload("provider_prompt_filter_results"))
+    provider_filters_record(
+        workspace=workspace, job=job, stage="provider_prompt", filter_results=payload("provider_prompt_filter_results")
+    )
     image = screen_image(workspace=workspace, image=f.png_bytes())
     screening_record(screening=image, stage="image", workspace=workspace, variant=variant)
     assert image.verdict == "allow"
@@ -127,13 +129,22 @@ def test_variant_is_never_weaker_than_its_prompt(workspace, job, variant):
 
 @pytest.mark.usefixtures("no_hosted")
 def test_provider_filtered_output_blocks_the_variant(workspace, job, variant):
-    row = provider_filters_record(workspace=workspace, job=job, variant=variant, stage="provider_output",
-                                  filter_results=payload("provider_content_filter_results_filtered"))
+    row = provider_filters_record(
+        workspace=workspace,
+        job=job,
+        variant=variant,
+        stage="provider_output",
+        filter_results=payload("provider_content_filter_results_filtered"),
+    )
     assert row.screener == "provider"
     assert row.verdict == "block"
     assert row.decided_by == "provider: filtered sexual"
-    clean = provider_filters_record(workspace=workspace, variant=variant, stage="provider_output",
-                                    filter_results=payload("provider_content_filter_results_clean"))
+    clean = provider_filters_record(
+        workspace=workspace,
+        variant=variant,
+        stage="provider_output",
+        filter_results=payload("provider_content_filter_results_clean"),
+    )
     assert clean.verdict == "allow"
     assert {c["raw"]: c["severity"] for c in clean.categories}["violence"] == 2
     image = screen_image(workspace=workspace, image=f.png_bytes())
@@ -144,30 +155,38 @@ def test_provider_filtered_output_blocks_the_variant(workspace, job, variant):
 
 @pytest.mark.usefixtures("no_hosted")
 def test_provider_refusal_with_categories_blocks(workspace, job):
-    row = provider_filters_record(workspace=workspace, job=job, stage="provider_prompt", filter_results={},
-                                  blocked=True, categories=["violence"])
+    row = provider_filters_record(
+        workspace=workspace, job=job, stage="provider_prompt", filter_results={}, blocked=True, categories=["violence"]
+    )
     assert row.verdict == "block"
     assert row.categories[0]["verdict"] == "block"
-    bare = provider_filters_record(workspace=workspace, job=job, stage="provider_prompt", filter_results={},
-                                   blocked=True)
+    bare = provider_filters_record(
+        workspace=workspace, job=job, stage="provider_prompt", filter_results={}, blocked=True
+    )
     assert (bare.verdict, bare.decided_by) == ("block", "provider: safety refusal")
 
 
 def test_pending_screening_leaves_the_variant_waiting(azure_on, variant):
-    pending = screen_image(workspace=azure_on, image=f.png_bytes(),
-                           http_client=Router().on("image:analyze", ok("azure_error_429", 429)).client())
+    pending = screen_image(
+        workspace=azure_on,
+        image=f.png_bytes(),
+        http_client=Router().on("image:analyze", ok("azure_error_429", 429)).client(),
+    )
     assert variant_apply_screening(variant=variant, screening=pending).status == VariantStatus.SAFETY_PENDING
     assert not AuditEvent.objects.filter(action="approvals.safety.verdict").exists()
 
 
-def test_variant_retry_task_retries_with_backoff_until_the_screener_answers(azure_on, variant, monkeypatch,
-                                                                             eager_retries):
-    router = Router().on("image:analyze", ok("azure_error_500", 500), ok("azure_error_500", 500),
-                         ok("azure_image_severe"))
+def test_variant_retry_task_retries_with_backoff_until_the_screener_answers(
+    azure_on, variant, monkeypatch, eager_retries
+):
+    router = Router().on(
+        "image:analyze", ok("azure_error_500", 500), ok("azure_error_500", 500), ok("azure_image_severe")
+    )
     client = router.client()
-    monkeypatch.setattr("approvals.safety.services.AzureContentSafetyClient.from_settings",
-                        classmethod(lambda cls, http_client=None: cls(endpoint=AZURE_ENDPOINT, key="k", timeout=1,
-                                                                      http_client=client)))
+    monkeypatch.setattr(
+        "studio.safety.services.AzureContentSafetyClient.from_settings",
+        classmethod(lambda cls, http_client=None: cls(endpoint=AZURE_ENDPOINT, key="k", timeout=1, http_client=client)),
+    )
     result = safety_tasks.safety_retry_pending_variant.apply(args=[variant.pk], throw=False).get()
     assert result == "block"
     variant.refresh_from_db()
@@ -179,9 +198,10 @@ def test_variant_retry_task_retries_with_backoff_until_the_screener_answers(azur
 
 def test_variant_retry_task_gives_up_visibly(azure_on, variant, monkeypatch, eager_retries):
     client = Router().on("image:analyze", ok("azure_error_500", 500)).client()
-    monkeypatch.setattr("approvals.safety.services.AzureContentSafetyClient.from_settings",
-                        classmethod(lambda cls, http_client=None: cls(endpoint=AZURE_ENDPOINT, key="k", timeout=1,
-                                                                      http_client=client)))
+    monkeypatch.setattr(
+        "studio.safety.services.AzureContentSafetyClient.from_settings",
+        classmethod(lambda cls, http_client=None: cls(endpoint=AZURE_ENDPOINT, key="k", timeout=1, http_client=client)),
+    )
     monkeypatch.setattr(safety_tasks, "MAX_RETRIES", 2)
     assert safety_tasks.safety_retry_pending_variant.apply(args=[variant.pk], throw=False).get() == "pending"
     variant.refresh_from_db()
@@ -190,25 +210,37 @@ def test_variant_retry_task_gives_up_visibly(azure_on, variant, monkeypatch, eag
 
 
 def test_highlight_matches_escapes_and_marks_hits():
-    html = highlight_matches('<b>Risk-free</b> & "more"', [
-        {"start": 3, "end": 12, "advice": 'Say "may lose value"'},
-        {"start": 5, "end": 9, "advice": "overlap"},
-        {"start": None, "end": None, "advice": "no span"},
-    ])
-    assert html == ('&lt;b&gt;<mark class="hit" title="Say &quot;may lose value&quot;">Risk-free</mark>&lt;/b&gt; '
-                    "&amp; &quot;more&quot;")
+    html = highlight_matches(
+        '<b>Risk-free</b> & "more"',
+        [
+            {"start": 3, "end": 12, "advice": 'Say "may lose value"'},
+            {"start": 5, "end": 9, "advice": "overlap"},
+            {"start": None, "end": None, "advice": "no span"},
+        ],
+    )
+    assert html == (
+        '&lt;b&gt;<mark class="hit" title="Say &quot;may lose value&quot;">Risk-free</mark>&lt;/b&gt; '
+        "&amp; &quot;more&quot;"
+    )
 
 
 def test_panel_shows_each_screener_route_hits_and_not_assessed_categories(azure_on, job, variant):
     azure_on.blocklist_terms = ["rivalcola"]
     text = "Better than <RivalCola>"
-    router = (Router().on("text:analyze", ok("azure_text_clean")).on("text:shieldPrompt", ok("azure_shield_clean")))
+    router = Router().on("text:analyze", ok("azure_text_clean")).on("text:shieldPrompt", ok("azure_shield_clean"))
     prompt = screen_prompt(workspace=azure_on, text=text, http_client=router.client())
     screening_record(screening=prompt, stage="prompt", workspace=azure_on, job=job, text=text)
     SafetyAssessment.objects.create(
-        workspace=azure_on, variant=variant, job=job, stage="image", screener="openai", verdict="allow",
-        categories=[{"category": "Hate", "raw": "hate", "severity": None, "verdict": "allow", "assessed": False},
-                    {"category": "Violence", "raw": "violence", "severity": 2, "verdict": "allow", "assessed": True}],
+        workspace=azure_on,
+        variant=variant,
+        job=job,
+        stage="image",
+        screener="openai",
+        verdict="allow",
+        categories=[
+            {"category": "Hate", "raw": "hate", "severity": None, "verdict": "allow", "assessed": False},
+            {"category": "Violence", "raw": "violence", "severity": 2, "verdict": "allow", "assessed": True},
+        ],
     )
     html = render_to_string("approvals/partials/safety_panel.html", safety_panel_context(variant=variant))
     assert "Blocked" in html
@@ -224,9 +256,14 @@ def test_panel_shows_each_screener_route_hits_and_not_assessed_categories(azure_
 
 
 def test_panel_words_for_each_route():
-    for verdict, words in [("allow", "Brand review only"), ("review", "Brand review, then compliance"),
-                           ("block", "Blocked"), ("pending", "Safety check pending")]:
-        html = render_to_string("approvals/partials/safety_panel.html",
-                                {"assessments": [], "verdict": verdict, "highlighted_prompt": ""})
+    for verdict, words in [
+        ("allow", "Brand review only"),
+        ("review", "Brand review, then compliance"),
+        ("block", "Blocked"),
+        ("pending", "Safety check pending"),
+    ]:
+        html = render_to_string(
+            "approvals/partials/safety_panel.html", {"assessments": [], "verdict": verdict, "highlighted_prompt": ""}
+        )
         assert words in html
         assert f"badge-{verdict}" in html

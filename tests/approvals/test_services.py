@@ -9,21 +9,21 @@ from django.core import mail
 from django.db.models import Max
 from django.utils import timezone
 
-from approvals import services
-from approvals.models import (
+from approvals.reviews import services
+from approvals.reviews.models import (
     ApprovalRule,
-    AuditEvent,
     Comment,
     Decision,
-    Notification,
     Review,
     ReviewStage,
     StageKind,
     StagePolicy,
     StageStatus,
 )
-from studio.models import Role, SafetyVerdict, VariantStatus
-from studio.permissions import RoleRequired, SelfApprovalForbidden, SeparationOfDuties
+from studio.core.models import AuditEvent, Notification, Role
+from studio.core.permissions import RoleRequired, SelfApprovalForbidden, SeparationOfDuties
+from studio.generation.models import VariantStatus
+from studio.safety.models import SafetyVerdict
 from tests.approvals.factories_reviews import member, variant_for
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +57,7 @@ def compliance_stage(review) -> ReviewStage:
 
 # --- submit ---------------------------------------------------------------------------------------
 
+
 def test_submit_creates_brand_stage_with_due_date_and_audits(workspace, variant, marketer, reviewer):
     before = timezone.now()
     review = services.variant_submit(actor=marketer, variant=variant)
@@ -86,8 +87,9 @@ def test_review_verdict_adds_waiting_compliance_stage(workspace, marketer, revie
 def test_regulated_workspace_always_adds_compliance(workspace, marketer, reviewer, campaign):
     workspace.regulated = True
     workspace.save()
-    review = services.variant_submit(actor=marketer, variant=variant_for(workspace, creator=marketer,
-                                                                         campaign=campaign))
+    review = services.variant_submit(
+        actor=marketer, variant=variant_for(workspace, creator=marketer, campaign=campaign)
+    )
     assert review.stages.count() == 2
 
 
@@ -129,9 +131,11 @@ def test_only_marketers_submit(variant, reviewer):
 
 # --- decide ---------------------------------------------------------------------------------------
 
+
 def test_brand_approval_approves_variant_and_audits(submitted, variant, reviewer, workspace, marketer):
-    decision = services.review_decide(actor=reviewer, stage=brand_stage(submitted), outcome="approve",
-                                      expected_sha256=variant.sha256)
+    decision = services.review_decide(
+        actor=reviewer, stage=brand_stage(submitted), outcome="approve", expected_sha256=variant.sha256
+    )
     submitted.refresh_from_db()
     variant.refresh_from_db()
     assert decision.variant_sha256 == variant.sha256
@@ -145,13 +149,13 @@ def test_brand_approval_approves_variant_and_audits(submitted, variant, reviewer
     assert Notification.objects.filter(user=marketer, kind="review.approved").exists()
 
 
-def test_brand_then_compliance(workspace, marketer, reviewer, compliance, campaign,
-                               django_capture_on_commit_callbacks):
+def test_brand_then_compliance(workspace, marketer, reviewer, compliance, campaign, django_capture_on_commit_callbacks):
     variant = variant_for(workspace, creator=marketer, campaign=campaign, verdict=SafetyVerdict.REVIEW)
     review = services.variant_submit(actor=marketer, variant=variant)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.review_decide(actor=reviewer, stage=brand_stage(review), outcome="approve",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=reviewer, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256
+        )
     assert mail.outbox == []  # nothing is sent before the transaction commits
     for callback in callbacks:
         callback()
@@ -162,8 +166,13 @@ def test_brand_then_compliance(workspace, marketer, reviewer, compliance, campai
     assert variant.status == VariantStatus.IN_REVIEW
     assert Notification.objects.filter(user=compliance, kind="review.assigned").exists()
     assert [m.to for m in mail.outbox] == [[compliance.email]]
-    services.review_decide(actor=compliance, stage=comp, outcome="approve_with_changes", note="Add the disclaimer",
-                           expected_sha256=variant.sha256)
+    services.review_decide(
+        actor=compliance,
+        stage=comp,
+        outcome="approve_with_changes",
+        note="Add the disclaimer",
+        expected_sha256=variant.sha256,
+    )
     variant.refresh_from_db()
     assert variant.status == VariantStatus.APPROVED
     assert last_event(workspace).action == "approvals.stage.approved_with_changes"
@@ -173,8 +182,9 @@ def test_compliance_stage_cannot_be_decided_before_brand(workspace, marketer, re
     variant = variant_for(workspace, creator=marketer, campaign=campaign, verdict=SafetyVerdict.REVIEW)
     review = services.variant_submit(actor=marketer, variant=variant)
     with pytest.raises(services.StageNotReady):
-        services.review_decide(actor=compliance, stage=compliance_stage(review), outcome="approve",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=compliance, stage=compliance_stage(review), outcome="approve", expected_sha256=variant.sha256
+        )
 
 
 @pytest.mark.parametrize(
@@ -192,8 +202,14 @@ def test_closing_outcomes_close_review_and_cancel_later_stages(
     variant = variant_for(workspace, creator=marketer, campaign=campaign)
     review = services.variant_submit(actor=marketer, variant=variant)
     comment = services.comment_add(actor=reviewer, variant=variant, text="Logo too small", box=(0.1, 0.1, 0.2, 0.2))
-    services.review_decide(actor=reviewer, stage=brand_stage(review), outcome=outcome, note="Fix the logo",
-                           expected_sha256=variant.sha256, comment_ids=[comment.pk])
+    services.review_decide(
+        actor=reviewer,
+        stage=brand_stage(review),
+        outcome=outcome,
+        note="Fix the logo",
+        expected_sha256=variant.sha256,
+        comment_ids=[comment.pk],
+    )
     review.refresh_from_db()
     variant.refresh_from_db()
     assert review.status == outcome.replace("request_changes", "changes_requested").replace("reject", "rejected")
@@ -208,15 +224,17 @@ def test_closing_outcomes_close_review_and_cancel_later_stages(
 @pytest.mark.parametrize("outcome", ["approve_with_changes", "request_changes", "reject"])
 def test_note_required(submitted, variant, reviewer, outcome):
     with pytest.raises(services.InvalidDecision):
-        services.review_decide(actor=reviewer, stage=brand_stage(submitted), outcome=outcome, note="  ",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=reviewer, stage=brand_stage(submitted), outcome=outcome, note="  ", expected_sha256=variant.sha256
+        )
     assert not Decision.objects.exists()
 
 
 def test_unknown_outcome_refused(submitted, variant, reviewer):
     with pytest.raises(services.InvalidDecision):
-        services.review_decide(actor=reviewer, stage=brand_stage(submitted), outcome="maybe",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=reviewer, stage=brand_stage(submitted), outcome="maybe", expected_sha256=variant.sha256
+        )
 
 
 def test_creator_cannot_approve_own_variant(workspace, campaign, reviewer):
@@ -227,8 +245,9 @@ def test_creator_cannot_approve_own_variant(workspace, campaign, reviewer):
     review = services.variant_submit(actor=f_marketer, variant=variant)
     count = audit_count(workspace)
     with pytest.raises(SelfApprovalForbidden):
-        services.review_decide(actor=maker, stage=brand_stage(review), outcome="approve",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=maker, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256
+        )
     assert audit_count(workspace) == count
     assert maker not in brand_stage(review).assignees.all()
 
@@ -240,16 +259,18 @@ def test_creator_of_an_ancestor_cannot_approve(workspace, campaign, marketer):
     child = variant_for(workspace, creator=marketer, campaign=campaign, parents=[parent])
     review = services.variant_submit(actor=marketer, variant=child)
     with pytest.raises(SelfApprovalForbidden):
-        services.review_decide(actor=grandparent_maker, stage=brand_stage(review), outcome="approve",
-                               expected_sha256=child.sha256)
+        services.review_decide(
+            actor=grandparent_maker, stage=brand_stage(review), outcome="approve", expected_sha256=child.sha256
+        )
 
 
 def test_admin_who_submitted_cannot_approve(workspace, campaign, ws_admin, reviewer):
     variant = variant_for(workspace, creator=reviewer, campaign=campaign)
     review = services.variant_submit(actor=ws_admin, variant=variant)
     with pytest.raises(SelfApprovalForbidden):
-        services.review_decide(actor=ws_admin, stage=brand_stage(review), outcome="approve",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=ws_admin, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256
+        )
 
 
 def test_one_person_cannot_decide_both_stages(workspace, marketer, campaign):
@@ -260,36 +281,42 @@ def test_one_person_cannot_decide_both_stages(workspace, marketer, campaign):
     review = services.variant_submit(actor=marketer, variant=variant)
     services.review_decide(actor=both, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256)
     with pytest.raises(SeparationOfDuties):
-        services.review_decide(actor=both, stage=compliance_stage(review), outcome="approve",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=both, stage=compliance_stage(review), outcome="approve", expected_sha256=variant.sha256
+        )
 
 
 def test_wrong_role_refused(workspace, marketer, reviewer, compliance, campaign):
     variant = variant_for(workspace, creator=marketer, campaign=campaign, verdict=SafetyVerdict.REVIEW)
     review = services.variant_submit(actor=marketer, variant=variant)
     with pytest.raises(RoleRequired):  # compliance auditors do not decide brand stages
-        services.review_decide(actor=compliance, stage=brand_stage(review), outcome="approve",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=compliance, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256
+        )
     other_marketer = member(workspace, "otto", Role.MARKETER)
     with pytest.raises(RoleRequired):
-        services.review_decide(actor=other_marketer, stage=brand_stage(review), outcome="approve",
-                               expected_sha256=variant.sha256)
-    services.review_decide(actor=reviewer, stage=brand_stage(review), outcome="approve",
-                           expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=other_marketer, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256
+        )
+    services.review_decide(actor=reviewer, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256)
     with pytest.raises(RoleRequired):  # brand reviewers do not decide compliance stages
-        services.review_decide(actor=member(workspace, "rita", Role.BRAND_REVIEWER), stage=compliance_stage(review),
-                               outcome="approve", expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=member(workspace, "rita", Role.BRAND_REVIEWER),
+            stage=compliance_stage(review),
+            outcome="approve",
+            expected_sha256=variant.sha256,
+        )
 
 
 def test_admin_decides_brand_but_not_compliance(workspace, marketer, ws_admin, campaign):
     variant = variant_for(workspace, creator=marketer, campaign=campaign, verdict=SafetyVerdict.REVIEW)
     review = services.variant_submit(actor=marketer, variant=variant)
     other_admin = member(workspace, "adam", Role.ADMIN)
-    services.review_decide(actor=ws_admin, stage=brand_stage(review), outcome="approve",
-                           expected_sha256=variant.sha256)
+    services.review_decide(actor=ws_admin, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256)
     with pytest.raises(RoleRequired, match="compliance auditor"):
-        services.review_decide(actor=other_admin, stage=compliance_stage(review), outcome="approve",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=other_admin, stage=compliance_stage(review), outcome="approve", expected_sha256=variant.sha256
+        )
 
 
 def test_member_of_other_workspace_refused(submitted, variant):
@@ -297,26 +324,30 @@ def test_member_of_other_workspace_refused(submitted, variant):
 
     outsider = member(f.WorkspaceFactory(slug="other"), "olga", Role.BRAND_REVIEWER)
     with pytest.raises(RoleRequired):
-        services.review_decide(actor=outsider, stage=brand_stage(submitted), outcome="approve",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=outsider, stage=brand_stage(submitted), outcome="approve", expected_sha256=variant.sha256
+        )
 
 
 def test_stale_sha_refused(submitted, variant, reviewer, workspace):
     count = audit_count(workspace)
     with pytest.raises(services.StaleReview, match="changed"):
-        services.review_decide(actor=reviewer, stage=brand_stage(submitted), outcome="approve",
-                               expected_sha256="0" * 64)
+        services.review_decide(
+            actor=reviewer, stage=brand_stage(submitted), outcome="approve", expected_sha256="0" * 64
+        )
     assert not Decision.objects.exists()
     assert audit_count(workspace) == count
 
 
 def test_already_decided_names_who_and_when(submitted, variant, reviewer, workspace):
-    services.review_decide(actor=reviewer, stage=brand_stage(submitted), outcome="approve",
-                           expected_sha256=variant.sha256)
+    services.review_decide(
+        actor=reviewer, stage=brand_stage(submitted), outcome="approve", expected_sha256=variant.sha256
+    )
     second = member(workspace, "bea", Role.BRAND_REVIEWER)
     with pytest.raises(services.AlreadyDecided, match=r"Already decided by rob at \d{4}-\d\d-\d\d \d\d:\d\d"):
-        services.review_decide(actor=second, stage=brand_stage(submitted), outcome="reject", note="No",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=second, stage=brand_stage(submitted), outcome="reject", note="No", expected_sha256=variant.sha256
+        )
     assert Decision.objects.count() == 1
 
 
@@ -329,8 +360,7 @@ def test_all_rule_waits_for_every_assignee(workspace, marketer, campaign):
     services.review_decide(actor=rob, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256)
     assert brand_stage(review).status == StageStatus.PENDING
     with pytest.raises(services.AlreadyDecided, match="rob2"):
-        services.review_decide(actor=rob, stage=brand_stage(review), outcome="approve",
-                               expected_sha256=variant.sha256)
+        services.review_decide(actor=rob, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256)
     services.review_decide(actor=bea, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256)
     variant.refresh_from_db()
     assert variant.status == VariantStatus.APPROVED
@@ -342,11 +372,13 @@ def test_majority_rule(workspace, marketer, campaign):
     variant = variant_for(workspace, creator=marketer, campaign=campaign)
     review = services.variant_submit(actor=marketer, variant=variant)
     assert set(brand_stage(review).assignees.all()) == set(people)
-    services.review_decide(actor=people[0], stage=brand_stage(review), outcome="approve",
-                           expected_sha256=variant.sha256)
+    services.review_decide(
+        actor=people[0], stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256
+    )
     assert brand_stage(review).status == StageStatus.PENDING
-    services.review_decide(actor=people[1], stage=brand_stage(review), outcome="approve",
-                           expected_sha256=variant.sha256)
+    services.review_decide(
+        actor=people[1], stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256
+    )
     assert brand_stage(review).status == StageStatus.APPROVED
 
 
@@ -356,13 +388,15 @@ def test_any_request_changes_closes_an_all_stage(workspace, marketer, campaign):
     variant = variant_for(workspace, creator=marketer, campaign=campaign)
     review = services.variant_submit(actor=marketer, variant=variant)
     services.review_decide(actor=rob, stage=brand_stage(review), outcome="approve", expected_sha256=variant.sha256)
-    services.review_decide(actor=bea, stage=brand_stage(review), outcome="request_changes", note="Crop",
-                           expected_sha256=variant.sha256)
+    services.review_decide(
+        actor=bea, stage=brand_stage(review), outcome="request_changes", note="Crop", expected_sha256=variant.sha256
+    )
     variant.refresh_from_db()
     assert variant.status == VariantStatus.CHANGES_REQUESTED
 
 
 # --- supersede ------------------------------------------------------------------------------------
+
 
 def test_supersede_closes_open_review_of_parent(submitted, variant, marketer, reviewer, workspace):
     assert services.reviews_supersede(actor=marketer, variant=variant) == 1
@@ -373,8 +407,9 @@ def test_supersede_closes_open_review_of_parent(submitted, variant, marketer, re
     assert brand_stage(submitted).status == StageStatus.CANCELLED
     assert last_event(workspace).action == "approvals.review.superseded"
     with pytest.raises(services.AlreadyDecided):
-        services.review_decide(actor=reviewer, stage=brand_stage(submitted), outcome="approve",
-                               expected_sha256=variant.sha256)
+        services.review_decide(
+            actor=reviewer, stage=brand_stage(submitted), outcome="approve", expected_sha256=variant.sha256
+        )
 
 
 def test_supersede_without_open_review_changes_nothing(variant, marketer, workspace):
@@ -387,10 +422,12 @@ def test_supersede_without_open_review_changes_nothing(variant, marketer, worksp
 
 # --- override -------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def blocked(workspace, marketer, campaign):
-    return variant_for(workspace, creator=marketer, campaign=campaign, status=VariantStatus.BLOCKED,
-                       verdict=SafetyVerdict.BLOCK)
+    return variant_for(
+        workspace, creator=marketer, campaign=campaign, status=VariantStatus.BLOCKED, verdict=SafetyVerdict.BLOCK
+    )
 
 
 def test_override_request_and_grant(blocked, marketer, compliance, workspace):
@@ -411,14 +448,20 @@ def test_override_decided_by_non_compliance_refused(blocked, marketer, reviewer,
     review = services.variant_request_override(actor=marketer, variant=blocked, reason="Fine")
     for person in (reviewer, ws_admin):
         with pytest.raises(RoleRequired):
-            services.review_decide(actor=person, stage=review.stages.get(), outcome="approve",
-                                   expected_sha256=blocked.sha256)
+            services.review_decide(
+                actor=person, stage=review.stages.get(), outcome="approve", expected_sha256=blocked.sha256
+            )
 
 
 def test_override_refused_keeps_block(blocked, marketer, compliance, workspace):
     review = services.variant_request_override(actor=marketer, variant=blocked, reason="Fine")
-    services.review_decide(actor=compliance, stage=review.stages.get(), outcome="reject", note="Still graphic",
-                           expected_sha256=blocked.sha256)
+    services.review_decide(
+        actor=compliance,
+        stage=review.stages.get(),
+        outcome="reject",
+        note="Still graphic",
+        expected_sha256=blocked.sha256,
+    )
     blocked.refresh_from_db()
     assert blocked.status == VariantStatus.BLOCKED
     assert last_event(workspace).action == "approvals.safety.override_refused"
@@ -432,6 +475,7 @@ def test_override_needs_reason_and_a_block(blocked, variant, marketer):
 
 
 # --- comments -------------------------------------------------------------------------------------
+
 
 def test_comment_pinned_and_resolved(variant, reviewer, workspace):
     comment = services.comment_add(actor=reviewer, variant=variant, text="Too dark", box=(0.5, 0.5, 0.25, 0.5))
@@ -462,6 +506,7 @@ def test_comment_by_outsider_refused(variant):
 
 # --- reminders ------------------------------------------------------------------------------------
 
+
 def test_reminder_once_then_escalation(submitted, reviewer, ws_admin, workspace):
     stage = brand_stage(submitted)
     now = stage.due_at + timedelta(minutes=1)
@@ -480,6 +525,10 @@ def test_reminder_once_then_escalation(submitted, reviewer, ws_admin, workspace)
 def test_notifications_mark_read_only_own(submitted, reviewer, marketer):
     mine = Notification.objects.filter(user=reviewer).count()
     assert mine >= 1
-    assert services.notifications_mark_read(actor=marketer, ids=list(
-        Notification.objects.filter(user=reviewer).values_list("pk", flat=True))) == 0
+    assert (
+        services.notifications_mark_read(
+            actor=marketer, ids=list(Notification.objects.filter(user=reviewer).values_list("pk", flat=True))
+        )
+        == 0
+    )
     assert services.notifications_mark_read(actor=reviewer) == mine

@@ -9,8 +9,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from approvals import services, tasks
-from approvals.models import Notification, Publication, ReviewStage
+from approvals.publishing.models import Publication
+from approvals.reviews import services, tasks
+from approvals.reviews.models import ReviewStage
+from studio.core.models import Notification
 from tests.approvals.factories_reviews import variant_for
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +24,9 @@ def submitted(workspace, marketer, reviewer, campaign):
     return services.variant_submit(actor=marketer, variant=variant)
 
 
-def test_reminders_email_assignees_once_and_escalate(submitted, reviewer, ws_admin, workspace,
-                                                     django_capture_on_commit_callbacks):
+def test_reminders_email_assignees_once_and_escalate(
+    submitted, reviewer, ws_admin, workspace, django_capture_on_commit_callbacks
+):
     stage = submitted.stages.get()
     ReviewStage.objects.filter(pk=stage.pk).update(due_at=timezone.now() - timedelta(hours=1))
     mail.outbox.clear()
@@ -41,11 +44,13 @@ def test_reminders_email_assignees_once_and_escalate(submitted, reviewer, ws_adm
     assert mail.outbox[-1].to == [ws_admin.email]
 
 
-def test_publication_render_enqueued_only_on_commit(submitted, reviewer, marketer, ad_format, client,
-                                                     django_capture_on_commit_callbacks):
+def test_publication_render_enqueued_only_on_commit(
+    submitted, reviewer, marketer, ad_format, client, django_capture_on_commit_callbacks
+):
     variant = submitted.variant
-    services.review_decide(actor=reviewer, stage=submitted.stages.get(), outcome="approve",
-                           expected_sha256=variant.sha256)
+    services.review_decide(
+        actor=reviewer, stage=submitted.stages.get(), outcome="approve", expected_sha256=variant.sha256
+    )
     client.force_login(marketer)
     with mock.patch.object(tasks.publication_render, "delay") as delay:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -62,8 +67,9 @@ def test_publication_render_is_idempotent_and_reports_refusals(submitted, review
     assert tasks.publication_render(variant.pk, ad_format.pk, marketer.pk) is None  # not approved yet
     failure = Notification.objects.get(user=marketer, kind="publication.failed")
     assert "Only approved images" in failure.text
-    services.review_decide(actor=reviewer, stage=submitted.stages.get(), outcome="approve",
-                           expected_sha256=variant.sha256)
+    services.review_decide(
+        actor=reviewer, stage=submitted.stages.get(), outcome="approve", expected_sha256=variant.sha256
+    )
     first = tasks.publication_render(variant.pk, ad_format.pk, marketer.pk)
     assert tasks.publication_render(variant.pk, ad_format.pk, marketer.pk) == first
     assert Publication.objects.count() == 1

@@ -7,9 +7,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from approvals import services
-from approvals.models import Comment, Decision, Notification, Publication, StageKind
-from studio.models import Role, SafetyVerdict, VariantStatus
+from approvals.publishing.models import Publication
+from approvals.reviews import services
+from approvals.reviews.models import Comment, Decision, StageKind
+from studio.core.models import Notification, Role
+from studio.generation.models import VariantStatus
+from studio.safety.models import SafetyVerdict
 from tests import factories as f
 from tests.approvals.factories_reviews import member, variant_for
 
@@ -170,8 +173,7 @@ def test_already_decided_shows_who_with_409(login, workspace, marketer, reviewer
 )
 def test_bad_decision_input_is_explained_not_500(login, workspace, marketer, reviewer, campaign, data):
     review = submit(workspace, marketer, campaign)
-    response = login(reviewer).post(reverse("approvals:review_decide", args=[review.pk, review.stages.get().pk]),
-                                    data)
+    response = login(reviewer).post(reverse("approvals:review_decide", args=[review.pk, review.stages.get().pk]), data)
     assert response.status_code in (409, 422)
     assert 'role="alert"' in response.content.decode()
     assert not Decision.objects.exists()
@@ -181,8 +183,10 @@ def test_self_approval_refused_with_403(login, workspace, campaign, reviewer):
     maker = member(workspace, "maker", Role.BRAND_REVIEWER)
     f.MembershipFactory(user=maker, workspace=workspace, role=Role.MARKETER)
     review = submit(workspace, maker, campaign)
-    response = login(maker).post(reverse("approvals:review_decide", args=[review.pk, review.stages.get().pk]),
-                                 {"outcome": "approve", "expected_sha256": review.variant_sha256})
+    response = login(maker).post(
+        reverse("approvals:review_decide", args=[review.pk, review.stages.get().pk]),
+        {"outcome": "approve", "expected_sha256": review.variant_sha256},
+    )
     assert response.status_code == 403
     assert "someone else must approve" in response.content.decode()
 
@@ -204,8 +208,10 @@ def test_csrf_enforced(workspace, marketer, reviewer, campaign):
     review = submit(workspace, marketer, campaign)
     client = Client(enforce_csrf_checks=True)
     client.force_login(reviewer)
-    response = client.post(reverse("approvals:review_decide", args=[review.pk, review.stages.get().pk]),
-                           {"outcome": "approve", "expected_sha256": review.variant_sha256})
+    response = client.post(
+        reverse("approvals:review_decide", args=[review.pk, review.stages.get().pk]),
+        {"outcome": "approve", "expected_sha256": review.variant_sha256},
+    )
     assert response.status_code == 403
     assert not Decision.objects.exists()
 
@@ -226,8 +232,9 @@ def test_submit_view_htmx_partial_and_redirect(login, workspace, marketer, revie
 
 
 def test_request_override_view(login, workspace, marketer, compliance, campaign):
-    blocked = variant_for(workspace, creator=marketer, campaign=campaign, status=VariantStatus.BLOCKED,
-                          verdict=SafetyVerdict.BLOCK)
+    blocked = variant_for(
+        workspace, creator=marketer, campaign=campaign, status=VariantStatus.BLOCKED, verdict=SafetyVerdict.BLOCK
+    )
     client = login(marketer)
     url = reverse("approvals:request_override", args=[blocked.pk])
     assert client.post(url, {"reason": ""}, HTTP_HX_REQUEST="true").status_code == 422
@@ -241,9 +248,11 @@ def test_bulk_approve_only_allow_items(login, workspace, marketer, reviewer, cam
     ok = submit(workspace, marketer, campaign)
     risky = submit(workspace, marketer, campaign, verdict=SafetyVerdict.REVIEW)
     stale = submit(workspace, marketer, campaign)
-    items = [f"{ok.stages.get().pk}:{ok.variant_sha256}",
-             f"{risky.stages.get(kind=StageKind.BRAND).pk}:{risky.variant_sha256}",
-             f"{stale.stages.get().pk}:{'0' * 64}"]
+    items = [
+        f"{ok.stages.get().pk}:{ok.variant_sha256}",
+        f"{risky.stages.get(kind=StageKind.BRAND).pk}:{risky.variant_sha256}",
+        f"{stale.stages.get().pk}:{'0' * 64}",
+    ]
     response = login(reviewer).post(reverse("approvals:bulk_approve"), {"items": items}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     html = response.content.decode()
@@ -253,8 +262,11 @@ def test_bulk_approve_only_allow_items(login, workspace, marketer, reviewer, cam
     for review in (ok, risky, stale):
         review.variant.refresh_from_db()
     statuses = {r.pk: r.variant.status for r in (ok, risky, stale)}
-    assert statuses == {ok.pk: VariantStatus.APPROVED, risky.pk: VariantStatus.IN_REVIEW,
-                        stale.pk: VariantStatus.IN_REVIEW}
+    assert statuses == {
+        ok.pk: VariantStatus.APPROVED,
+        risky.pk: VariantStatus.IN_REVIEW,
+        stale.pk: VariantStatus.IN_REVIEW,
+    }
     bad = login(reviewer).post(reverse("approvals:bulk_approve"), {"items": ["garbage"]})
     assert bad.status_code == 302
 
@@ -281,11 +293,13 @@ def test_comment_add_and_resolve_views(login, workspace, marketer, reviewer, cam
     assert comment.resolved
 
 
-def test_publish_flow_and_publication_page(login, workspace, marketer, reviewer, campaign, ad_format,
-                                           django_capture_on_commit_callbacks):
+def test_publish_flow_and_publication_page(
+    login, workspace, marketer, reviewer, campaign, ad_format, django_capture_on_commit_callbacks
+):
     review = submit(workspace, marketer, campaign, width=640, height=480)
-    services.review_decide(actor=reviewer, stage=review.stages.get(), outcome="approve",
-                           expected_sha256=review.variant_sha256)
+    services.review_decide(
+        actor=reviewer, stage=review.stages.get(), outcome="approve", expected_sha256=review.variant_sha256
+    )
     client = login(marketer)
     detail = client.get(reverse("approvals:review_detail", args=[review.pk])).content.decode()
     assert "Publish at exact size" in detail
@@ -306,8 +320,9 @@ def test_publish_flow_and_publication_page(login, workspace, marketer, reviewer,
 
 def test_publish_refusal_is_a_message(login, workspace, marketer, reviewer, campaign, ad_format):
     review = submit(workspace, marketer, campaign)
-    response = login(marketer).post(reverse("approvals:publish", args=[review.pk]), {"target_format": ad_format.pk},
-                                    follow=True)
+    response = login(marketer).post(
+        reverse("approvals:publish", args=[review.pk]), {"target_format": ad_format.pk}, follow=True
+    )
     assert response.status_code == 200
     assert "Only approved images can be published" in response.content.decode()
     assert not Publication.objects.exists()
@@ -322,8 +337,9 @@ def test_inbox_and_mark_read(login, workspace, marketer, reviewer, campaign):
     assert not Notification.objects.filter(user=reviewer, read_at__isnull=True).exists()
 
 
-def test_fix_this_link_on_open_pinned_comments_for_people_who_may_edit(login, workspace, marketer, reviewer,
-                                                                         ws_admin, campaign):
+def test_fix_this_link_on_open_pinned_comments_for_people_who_may_edit(
+    login, workspace, marketer, reviewer, ws_admin, campaign
+):
     review = submit(workspace, marketer, campaign)
     variant = review.variant
     pinned = services.comment_add(actor=reviewer, variant=variant, text="Logo too small", box=(0.1, 0.2, 0.3, 0.1))
@@ -353,8 +369,7 @@ def test_review_page_shows_expected_copy_for_the_variants_locale(login, workspac
     assert "Hello spring" not in html
 
 
-def test_review_page_has_no_expected_copy_without_copy_for_the_locale(login, workspace, marketer, reviewer,
-                                                                       campaign):
+def test_review_page_has_no_expected_copy_without_copy_for_the_locale(login, workspace, marketer, reviewer, campaign):
     german = submit(workspace, marketer, campaign, locale="de")
     no_locale = submit(workspace, marketer, campaign)
     for review in (german, no_locale):
@@ -365,8 +380,9 @@ def test_review_page_has_no_expected_copy_without_copy_for_the_locale(login, wor
         assert "Expected in-image copy" not in html
 
 
-def test_queue_hides_reviews_the_reviewer_already_decided_and_own_work(login, workspace, marketer, reviewer,
-                                                                        compliance, campaign):
+def test_queue_hides_reviews_the_reviewer_already_decided_and_own_work(
+    login, workspace, marketer, reviewer, compliance, campaign
+):
     # Rob holds both roles here, yet after deciding the brand stage the compliance stage is not his.
     f.MembershipFactory(user=reviewer, workspace=workspace, role=Role.COMPLIANCE)
     regulated = submit(workspace, marketer, campaign, verdict=SafetyVerdict.REVIEW)
@@ -386,9 +402,11 @@ def test_queue_hides_reviews_the_reviewer_already_decided_and_own_work(login, wo
 def test_comment_added_in_place_refreshes_the_pins_on_the_image(login, workspace, marketer, reviewer, campaign):
     review = submit(workspace, marketer, campaign)
     client = login(reviewer)
-    response = client.post(reverse("approvals:comment_add", args=[review.pk]),
-                           {"text": "Logo too small", "x": "0.1", "y": "0.2", "w": "0.3", "h": "0.1"},
-                           HTTP_HX_REQUEST="true")
+    response = client.post(
+        reverse("approvals:comment_add", args=[review.pk]),
+        {"text": "Logo too small", "x": "0.1", "y": "0.2", "w": "0.3", "h": "0.1"},
+        HTTP_HX_REQUEST="true",
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="pin-marks" class="pin-marks" hx-swap-oob="true"' in html

@@ -59,8 +59,8 @@ def _load(workspace, n: int, batch: int = 5000) -> float:
     from django.db import transaction
     from django.utils import timezone
 
-    from approvals.audit import GENESIS_HASH, event_hash
-    from approvals.models import AuditChain, AuditEvent
+    from studio.core.audit import GENESIS_HASH, event_hash
+    from studio.core.models import AuditChain, AuditEvent
 
     start = time.perf_counter()
     base = timezone.now() - timedelta(days=365)
@@ -71,10 +71,18 @@ def _load(workspace, n: int, batch: int = 5000) -> float:
         for _ in range(min(batch, n - seq)):
             seq += 1
             event = AuditEvent(
-                workspace_id=workspace.pk, seq=seq, action="studio.variant.created", actor=None,
-                actor_label="system", subject_type="studio.variant", subject_id=str(seq),
+                workspace_id=workspace.pk,
+                seq=seq,
+                action="studio.variant.created",
+                actor=None,
+                actor_label="system",
+                subject_type="studio.variant",
+                subject_id=str(seq),
                 data={"job": seq // 4, "sha256": "ab" * 32, "size": "1024x1024", "cost": "0.042"},
-                ip=None, user_agent="", created_at=base + timedelta(microseconds=seq * 1000), prev_hash=prev,
+                ip=None,
+                user_agent="",
+                created_at=base + timedelta(microseconds=seq * 1000),
+                prev_hash=prev,
             )
             event.hash = prev = event_hash(event)
             rows.append(event)
@@ -107,9 +115,8 @@ def main() -> int:
         from django.db import transaction
         from django.utils import timezone
 
-        from approvals.audit import audit_append, audit_verify
-        from approvals.models import AuditEvent
-        from studio.models import Workspace
+        from studio.core.audit import audit_append, audit_verify
+        from studio.core.models import AuditEvent, Workspace
 
         vendor = conn.vendor
         print(f"database: {vendor} ({conn.settings_dict['NAME']}), events: {args.events:,}", flush=True)
@@ -124,21 +131,41 @@ def main() -> int:
         # transaction, so it is timed there (commit excluded); the same with its own commit is shown too.
         table = AuditEvent._meta.db_table
         placeholders = ", ".join(["%s"] * 13)
-        insert_sql = (f"INSERT INTO {table} (workspace_id, seq, action, actor_id, actor_label, subject_type, "  # noqa: S608
-                      f"subject_id, data, ip, user_agent, created_at, prev_hash, hash) VALUES ({placeholders})")
+        insert_sql = (
+            f"INSERT INTO {table} (workspace_id, seq, action, actor_id, actor_label, subject_type, "  # noqa: S608
+            f"subject_id, data, ip, user_agent, created_at, prev_hash, hash) VALUES ({placeholders})"
+        )
         baseline_ws = Workspace.objects.create(name="Baseline", slug="baseline")
         baseline_seq = 0
 
         def append(i: int) -> None:
-            audit_append(workspace=workspace, actor=None, action="studio.bench.append", subject_type="studio.variant",
-                         subject_id=i, data={"i": i, "sha256": "cd" * 32, "size": "1024x1024"})
+            audit_append(
+                workspace=workspace,
+                actor=None,
+                action="studio.bench.append",
+                subject_type="studio.variant",
+                subject_id=i,
+                data={"i": i, "sha256": "cd" * 32, "size": "1024x1024"},
+            )
 
         def raw_insert(i: int) -> None:
             nonlocal baseline_seq
             baseline_seq += 1
-            params = [baseline_ws.pk, baseline_seq, "studio.bench.append", None, "system", "studio.variant", str(i),
-                      json.dumps({"i": i, "sha256": "cd" * 32, "size": "1024x1024"}), None, "", timezone.now(),
-                      "0" * 64, "1" * 64]
+            params = [
+                baseline_ws.pk,
+                baseline_seq,
+                "studio.bench.append",
+                None,
+                "system",
+                "studio.variant",
+                str(i),
+                json.dumps({"i": i, "sha256": "cd" * 32, "size": "1024x1024"}),
+                None,
+                "",
+                timezone.now(),
+                "0" * 64,
+                "1" * 64,
+            ]
             with conn.cursor() as cursor:
                 cursor.execute(insert_sql, params)
 
@@ -162,8 +189,11 @@ def main() -> int:
             p50, p95, r50, r95 = _pct(ours, 50), _pct(ours, 95), _pct(base, 50), _pct(base, 95)
             goal = f" (goal <= 2 ms) {'OK' if p95 <= 2 else 'OVER GOAL'}" if not with_commit else ""
             print(f"audit_append at {args.events:,} events, {label}: p50 {p50:.3f} ms, p95 {p95:.3f} ms{goal}")
-            print(f"  baseline raw INSERT of the same row:  p50 {r50:.3f} ms, p95 {r95:.3f} ms; "
-                  f"ratio p50 {p50 / r50:.2f}x, p95 {p95 / r95:.2f}x", flush=True)
+            print(
+                f"  baseline raw INSERT of the same row:  p50 {r50:.3f} ms, p95 {r95:.3f} ms; "
+                f"ratio p50 {p50 / r50:.2f}x, p95 {p95 / r95:.2f}x",
+                flush=True,
+            )
 
         # --- full verification
         rss_before = _rss_mb()
@@ -174,8 +204,13 @@ def main() -> int:
         assert result.ok, result.message
 
         t0 = time.perf_counter()
-        qs = AuditEvent.objects.filter(workspace=workspace).order_by("seq").values_list(
-            "seq", "action", "actor_label", "subject_type", "subject_id", "data", "created_at", "prev_hash")
+        qs = (
+            AuditEvent.objects.filter(workspace=workspace)
+            .order_by("seq")
+            .values_list(
+                "seq", "action", "actor_label", "subject_type", "subject_id", "data", "created_at", "prev_hash"
+            )
+        )
         for _row in qs.iterator(chunk_size=5000):
             pass
         scan_s = time.perf_counter() - t0
@@ -184,14 +219,18 @@ def main() -> int:
         for row in qs.iterator(chunk_size=5000):
             sha(repr(row).encode()).hexdigest()
         sha_s = time.perf_counter() - t0
-        print(f"audit_verify of {result.verified:,} events: {verify_s:.2f} s "
-              f"({result.verified / verify_s:,.0f} events/s); scaled to 1M: {verify_s * 1e6 / result.verified:.1f} s "
-              f"(goal <= 20 s) {'OK' if verify_s * 1e6 / result.verified <= 20 else 'OVER GOAL'}")
+        print(
+            f"audit_verify of {result.verified:,} events: {verify_s:.2f} s "
+            f"({result.verified / verify_s:,.0f} events/s); scaled to 1M: {verify_s * 1e6 / result.verified:.1f} s "
+            f"(goal <= 20 s) {'OK' if verify_s * 1e6 / result.verified <= 20 else 'OVER GOAL'}"
+        )
         print(f"  of which CPU time in this process: {verify_cpu:.2f} s (the rest is the database and other load)")
         print(f"  baseline ORM scan of the same rows:    {scan_s:.2f} s; ratio {verify_s / scan_s:.2f}x")
         print(f"  baseline scan + raw sha256 loop:   {sha_s:.2f} s; ratio {verify_s / sha_s:.2f}x")
-        print(f"  peak RSS {rss_before:.0f} MB before verify, {rss_after:.0f} MB after "
-              f"(+{rss_after - rss_before:.0f} MB for {result.verified:,} events)")
+        print(
+            f"  peak RSS {rss_before:.0f} MB before verify, {rss_after:.0f} MB after "
+            f"(+{rss_after - rss_before:.0f} MB for {result.verified:,} events)"
+        )
         return 0
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -53,13 +53,22 @@ class MockImagesServer(ThreadingHTTPServer):
         self.slots = threading.Semaphore(cap)
         self.requests = 0
         png = make_png()
-        self.body = json.dumps({
-            "created": int(time.time()),
-            "data": [{"b64_json": base64.b64encode(png).decode()}],
-            "size": "1024x1024", "quality": "low", "output_format": "png", "background": "opaque",
-            "usage": {"input_tokens": 50, "input_tokens_details": {"text_tokens": 50, "image_tokens": 0},
-                      "output_tokens": 272, "total_tokens": 322},
-        }).encode()
+        self.body = json.dumps(
+            {
+                "created": int(time.time()),
+                "data": [{"b64_json": base64.b64encode(png).decode()}],
+                "size": "1024x1024",
+                "quality": "low",
+                "output_format": "png",
+                "background": "opaque",
+                "usage": {
+                    "input_tokens": 50,
+                    "input_tokens_details": {"text_tokens": 50, "image_tokens": 0},
+                    "output_tokens": 272,
+                    "total_tokens": 322,
+                },
+            }
+        ).encode()
         super().__init__(("127.0.0.1", 0), MockHandler)
 
 
@@ -87,8 +96,12 @@ async def bare_sdk(base_url: str, jobs: int, concurrency: int) -> float:
     import httpx2
     from openai import AsyncOpenAI
 
-    client = AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0,
-                         http_client=httpx2.AsyncClient(timeout=60, limits=httpx2.Limits(max_connections=concurrency)))
+    client = AsyncOpenAI(
+        base_url=base_url,
+        api_key="bench",
+        max_retries=0,
+        http_client=httpx2.AsyncClient(timeout=60, limits=httpx2.Limits(max_connections=concurrency)),
+    )
     gate = asyncio.Semaphore(concurrency)
 
     async def one(i):
@@ -121,13 +134,36 @@ def setup_django(db_name: str):
 def start_worker(db_url: str, media: str, concurrency: int, log: Path) -> subprocess.Popen:
     """The worker gets two threads beyond the provider concurrency: post-processing tasks (image safety
     screening) share the worker, and should not hold a provider slot's thread while a call could start."""
-    env = {**os.environ, "DATABASE_URL": db_url, "CELERY_TASK_ALWAYS_EAGER": "false", "MEDIA_ROOT": media,
-           "DJANGO_SETTINGS_MODULE": "studio.settings.test", "BENCH_OPENAI_KEY": "bench",
-           "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "studio", "worker", "--pool=threads",
-                             f"--concurrency={concurrency + 2}", "--loglevel=WARNING", "--without-gossip",
-                             "--without-mingle", "--without-heartbeat", "-E"],
-                            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "MEDIA_ROOT": media,
+        "DJANGO_SETTINGS_MODULE": "studio.settings.test",
+        "BENCH_OPENAI_KEY": "bench",
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "studio",
+            "worker",
+            "--pool=threads",
+            f"--concurrency={concurrency + 2}",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-E",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     time.sleep(4)
     return proc
 
@@ -138,7 +174,7 @@ def cpu_per_image(samples: int = 20) -> dict[str, float]:
     from django.core.files.storage import default_storage
     from PIL import Image
 
-    from studio.services import _thumbnail
+    from studio.generation.services import _thumbnail
 
     png = make_png()
     totals = {"decode": 0.0, "hash": 0.0, "thumbnail": 0.0, "store": 0.0}
@@ -191,9 +227,10 @@ def main() -> int:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from studio import services
-    from studio.catalog import catalog_sync
-    from studio.models import Campaign, CapabilityProfile, Deployment, GenerationJob, Membership, Workspace
+    from studio.core.models import Membership, Workspace
+    from studio.generation import services
+    from studio.generation.catalog import catalog_sync
+    from studio.generation.models import Campaign, CapabilityProfile, Deployment, GenerationJob
 
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     catalog_sync()
@@ -201,9 +238,15 @@ def main() -> int:
     workspace = Workspace.objects.create(name="Bench", slug="bench")
     Membership.objects.create(user=user, workspace=workspace, role="marketer")
     campaign = Campaign.objects.create(workspace=workspace, name="Bench", slug="bench", budget=Decimal("100000"))
-    deployment = Deployment.objects.create(workspace=workspace, name="mock", provider="openai", endpoint=base_url,
-                                           model="gpt-image-2", secret_env="BENCH_OPENAI_KEY",
-                                           profile=CapabilityProfile.objects.get(name="gpt-image-2"))
+    deployment = Deployment.objects.create(
+        workspace=workspace,
+        name="mock",
+        provider="openai",
+        endpoint=base_url,
+        model="gpt-image-2",
+        secret_env="BENCH_OPENAI_KEY",
+        profile=CapabilityProfile.objects.get(name="gpt-image-2"),
+    )
     draft = services.draft_create(actor=user, campaign=campaign, title="bench", text="A bench of lemons")
     version = draft.versions.get()
     db = connection.settings_dict
@@ -211,12 +254,18 @@ def main() -> int:
     log = Path(media) / "worker.log"
     worker = start_worker(db_url, media, args.concurrency, log)
     try:
-        print(f"Running {args.jobs} generations, concurrency {args.concurrency}, mock latency {args.latency}s",
-              flush=True)
+        print(
+            f"Running {args.jobs} generations, concurrency {args.concurrency}, mock latency {args.latency}s", flush=True
+        )
         started = time.perf_counter()
         for _ in range(args.jobs):
-            services.job_launch(actor=user, version=version, request=services.LaunchRequest(
-                deployment=deployment, target_width=1024, target_height=1024, n=1, quality="low"))
+            services.job_launch(
+                actor=user,
+                version=version,
+                request=services.LaunchRequest(
+                    deployment=deployment, target_width=1024, target_height=1024, n=1, quality="low"
+                ),
+            )
         deadline = time.monotonic() + args.jobs * args.latency * 4 + 120
         while time.monotonic() < deadline:
             open_jobs = GenerationJob.objects.exclude(status__in=["succeeded", "failed", "blocked"]).count()
@@ -231,8 +280,11 @@ def main() -> int:
         print(f"pipeline: {pipeline:.2f} s for {args.jobs} jobs ({failed} not succeeded)")
         print(f"bare SDK: {bare:.2f} s (ideal {ideal:.2f} s)")
         print(f"ratio pipeline/bare: {pipeline / bare:.3f}  (goal <= 1.10)")
-        print("CPU per 1024x1024 image: " + ", ".join(f"{k} {v:.1f} ms" for k, v in cpu.items())
-              + "  (goal total <= 150 ms)")
+        print(
+            "CPU per 1024x1024 image: "
+            + ", ".join(f"{k} {v:.1f} ms" for k, v in cpu.items())
+            + "  (goal total <= 150 ms)"
+        )
         return 0 if failed == 0 else 1
     finally:
         worker.terminate()

@@ -68,7 +68,7 @@ def _pct(values: list[float], q: int) -> float:
 def _bulk(model, rows: list, batch: int = 5000) -> list:
     out = []
     for i in range(0, len(rows), batch):
-        out.extend(model.objects.bulk_create(rows[i:i + batch]))
+        out.extend(model.objects.bulk_create(rows[i : i + batch]))
     return out
 
 
@@ -78,7 +78,7 @@ def seed(n_variants: int, rng: random.Random) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
-    from approvals.models import (
+    from approvals.reviews.models import (
         Decision,
         DecisionOutcome,
         Review,
@@ -87,8 +87,9 @@ def seed(n_variants: int, rng: random.Random) -> dict:
         StageKind,
         StageStatus,
     )
-    from studio.catalog import catalog_sync
-    from studio.models import (
+    from studio.core.models import Membership, Role, Workspace
+    from studio.generation.catalog import catalog_sync
+    from studio.generation.models import (
         Campaign,
         CampaignFormat,
         CapabilityProfile,
@@ -96,21 +97,19 @@ def seed(n_variants: int, rng: random.Random) -> dict:
         DraftVersion,
         GenerationJob,
         JobStatus,
-        Membership,
         PromptDraft,
-        Role,
-        SafetyVerdict,
         Variant,
         VariantStatus,
-        Workspace,
     )
+    from studio.safety.models import SafetyVerdict
 
     User = get_user_model()  # noqa: N806 - Django idiom
     now = timezone.now()
     catalog_sync()
     profile = CapabilityProfile.objects.get(name="gpt-image-2")
-    reviewer = User.objects.create_user("bench-reviewer", password="bench-pass", first_name="Bench",
-                                        last_name="Reviewer")
+    reviewer = User.objects.create_user(
+        "bench-reviewer", password="bench-pass", first_name="Bench", last_name="Reviewer"
+    )
     other_reviewers = [User.objects.create_user(f"bench-reviewer-{i}", password="x") for i in range(3)]
     compliance = User.objects.create_user("bench-compliance", password="x")
     workspaces, marketers, campaigns, formats, deployments = [], {}, {}, {}, {}
@@ -121,19 +120,24 @@ def seed(n_variants: int, rng: random.Random) -> dict:
         marketers[ws.pk] = [User.objects.create_user(f"bench-marketer-{w}-{i}", password="x") for i in range(4)]
         Membership.objects.bulk_create(
             [Membership(user=u, workspace=ws, role=Role.MARKETER) for u in marketers[ws.pk]]
-            + [Membership(user=reviewer, workspace=ws, role=Role.BRAND_REVIEWER),
-               Membership(user=compliance, workspace=ws, role=Role.COMPLIANCE)]
+            + [
+                Membership(user=reviewer, workspace=ws, role=Role.BRAND_REVIEWER),
+                Membership(user=compliance, workspace=ws, role=Role.COMPLIANCE),
+            ]
             + [Membership(user=u, workspace=ws, role=Role.BRAND_REVIEWER) for u in other_reviewers]
         )
-        campaigns[ws.pk] = [Campaign.objects.create(workspace=ws, name=f"Campaign {w}-{c}", slug=f"c{c}",
-                                                    locales=locales[1:]) for c in range(6)]
+        campaigns[ws.pk] = [
+            Campaign.objects.create(workspace=ws, name=f"Campaign {w}-{c}", slug=f"c{c}", locales=locales[1:])
+            for c in range(6)
+        ]
         for campaign in campaigns[ws.pk]:
             formats[campaign.pk] = [
                 CampaignFormat.objects.create(campaign=campaign, name=name, width=wd, height=ht)
                 for name, wd, ht in (("LinkedIn ad", 1200, 628), ("Story", 1080, 1920), ("Square", 1080, 1080))
             ]
-        deployments[ws.pk] = Deployment.objects.create(workspace=ws, name="offline", provider="offline",
-                                                       model="gpt-image-2", profile=profile, is_default=True)
+        deployments[ws.pk] = Deployment.objects.create(
+            workspace=ws, name="offline", provider="offline", model="gpt-image-2", profile=profile, is_default=True
+        )
 
     started = time.perf_counter()
     with transaction.atomic():
@@ -147,11 +151,19 @@ def seed(n_variants: int, rng: random.Random) -> dict:
             draft_rows.append(PromptDraft(workspace=ws, campaign=campaign, title=f"Draft {d}", created_by=author))
             draft_meta.append((ws, campaign, author))
         drafts = _bulk(PromptDraft, draft_rows)
-        versions = _bulk(DraftVersion, [
-            DraftVersion(draft=dr, number=1, text=f"A bench image {dr.pk}", created_by=meta[2],
-                         locale_copy={"en": "Hello spring", "ja": "春のセール", "de": "Hallo Frühling"})
-            for dr, meta in zip(drafts, draft_meta, strict=True)
-        ])
+        versions = _bulk(
+            DraftVersion,
+            [
+                DraftVersion(
+                    draft=dr,
+                    number=1,
+                    text=f"A bench image {dr.pk}",
+                    created_by=meta[2],
+                    locale_copy={"en": "Hello spring", "ja": "春のセール", "de": "Hallo Frühling"},
+                )
+                for dr, meta in zip(drafts, draft_meta, strict=True)
+            ],
+        )
         # Jobs of 4 variants; 10 jobs per draft.
         job_rows, job_meta = [], []
         for j in range(n_variants // 4):
@@ -159,42 +171,79 @@ def seed(n_variants: int, rng: random.Random) -> dict:
             ws, campaign, author = draft_meta[d]
             fmt = rng.choice(formats[campaign.pk] + [None])
             locale = rng.choice(locales)
-            job_rows.append(GenerationJob(
-                workspace=ws, campaign=campaign, draft_version=versions[d], deployment=deployments[ws.pk],
-                target_format=fmt, created_by=author, prompt=f"bench prompt {j}", locale=locale,
-                params={"size": "1024x1024", "quality": "low"}, n=4,
-                target_width=fmt.width if fmt else 1024, target_height=fmt.height if fmt else 1024,
-                planned_width=1024, planned_height=1024, status=JobStatus.SUCCEEDED, progress=100,
-            ))
+            job_rows.append(
+                GenerationJob(
+                    workspace=ws,
+                    campaign=campaign,
+                    draft_version=versions[d],
+                    deployment=deployments[ws.pk],
+                    target_format=fmt,
+                    created_by=author,
+                    prompt=f"bench prompt {j}",
+                    locale=locale,
+                    params={"size": "1024x1024", "quality": "low"},
+                    n=4,
+                    target_width=fmt.width if fmt else 1024,
+                    target_height=fmt.height if fmt else 1024,
+                    planned_width=1024,
+                    planned_height=1024,
+                    status=JobStatus.SUCCEEDED,
+                    progress=100,
+                )
+            )
             job_meta.append((drafts[d], ws, author, locale))
         jobs = _bulk(GenerationJob, job_rows)
         variant_rows = []
         for job, (draft, ws, author, locale) in zip(jobs, job_meta, strict=True):
             for i in range(4):
                 verdict = SafetyVerdict.REVIEW if rng.random() < 0.2 else SafetyVerdict.ALLOW
-                variant_rows.append(Variant(
-                    workspace=ws, job=job, draft=draft, index=i, locale=locale, created_by=author,
-                    image=f"variants/bench/{job.pk}-{i}.png", thumbnail=f"thumbs/bench/{job.pk}-{i}.webp",
-                    width=1024, height=1024, sha256=f"{job.pk:032x}{i:032x}", format="png",
-                    status=VariantStatus.APPROVED, safety_verdict=verdict,
-                ))
+                variant_rows.append(
+                    Variant(
+                        workspace=ws,
+                        job=job,
+                        draft=draft,
+                        index=i,
+                        locale=locale,
+                        created_by=author,
+                        image=f"variants/bench/{job.pk}-{i}.png",
+                        thumbnail=f"thumbs/bench/{job.pk}-{i}.webp",
+                        width=1024,
+                        height=1024,
+                        sha256=f"{job.pk:032x}{i:032x}",
+                        format="png",
+                        status=VariantStatus.APPROVED,
+                        safety_verdict=verdict,
+                    )
+                )
         variants = _bulk(Variant, variant_rows)
-        print(f"  seeded {len(drafts):,} drafts, {len(jobs):,} jobs, {len(variants):,} variants "
-              f"({time.perf_counter() - started:.1f} s)", flush=True)
+        print(
+            f"  seeded {len(drafts):,} drafts, {len(jobs):,} jobs, {len(variants):,} variants "
+            f"({time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
 
         # Reviews: ~3% open (a few thousand), the rest closed with their decisions.
-        closed_status = [ReviewStatus.APPROVED] * 6 + [ReviewStatus.CHANGES_REQUESTED] * 2 + [
-            ReviewStatus.REJECTED, ReviewStatus.SUPERSEDED]
+        closed_status = (
+            [ReviewStatus.APPROVED] * 6
+            + [ReviewStatus.CHANGES_REQUESTED] * 2
+            + [ReviewStatus.REJECTED, ReviewStatus.SUPERSEDED]
+        )
         review_rows, plan = [], []
         for v in variants:
             open_ = rng.random() < 0.03
             status = ReviewStatus.OPEN if open_ else rng.choice(closed_status)
             submitted = now - timedelta(hours=rng.uniform(1, 24 * 180) if not open_ else rng.uniform(1, 96))
-            review_rows.append(Review(
-                workspace_id=v.workspace_id, variant=v, variant_sha256=v.sha256, status=status,
-                safety_verdict=v.safety_verdict, submitted_by_id=v.created_by_id,
-                closed_at=None if open_ else submitted + timedelta(hours=rng.uniform(1, 72)),
-            ))
+            review_rows.append(
+                Review(
+                    workspace_id=v.workspace_id,
+                    variant=v,
+                    variant_sha256=v.sha256,
+                    status=status,
+                    safety_verdict=v.safety_verdict,
+                    submitted_by_id=v.created_by_id,
+                    closed_at=None if open_ else submitted + timedelta(hours=rng.uniform(1, 72)),
+                )
+            )
             plan.append((v, status, submitted))
         reviews = _bulk(Review, review_rows)
         # auto_now_add ignores the value given: spread the submission times afterwards in one statement.
@@ -218,28 +267,49 @@ def seed(n_variants: int, rng: random.Random) -> dict:
             if status == ReviewStatus.OPEN:
                 in_compliance = two_stages and rng.random() < 0.3
                 brand = StageStatus.APPROVED if in_compliance else StageStatus.PENDING
-                stage_rows.append(ReviewStage(review=review, kind=StageKind.BRAND, order=1, status=brand,
-                                              due_at=sla, decided_at=now if in_compliance else None))
+                stage_rows.append(
+                    ReviewStage(
+                        review=review,
+                        kind=StageKind.BRAND,
+                        order=1,
+                        status=brand,
+                        due_at=sla,
+                        decided_at=now if in_compliance else None,
+                    )
+                )
                 if two_stages:
-                    stage_rows.append(ReviewStage(
-                        review=review, kind=StageKind.COMPLIANCE, order=2,
-                        status=StageStatus.PENDING if in_compliance else StageStatus.WAITING,
-                        due_at=sla if in_compliance else None))
+                    stage_rows.append(
+                        ReviewStage(
+                            review=review,
+                            kind=StageKind.COMPLIANCE,
+                            order=2,
+                            status=StageStatus.PENDING if in_compliance else StageStatus.WAITING,
+                            due_at=sla if in_compliance else None,
+                        )
+                    )
             else:
-                final = {ReviewStatus.APPROVED: StageStatus.APPROVED,
-                         ReviewStatus.CHANGES_REQUESTED: StageStatus.CHANGES_REQUESTED,
-                         ReviewStatus.REJECTED: StageStatus.REJECTED,
-                         ReviewStatus.SUPERSEDED: StageStatus.CANCELLED}[status]
-                stage_rows.append(ReviewStage(review=review, kind=StageKind.BRAND, order=1, status=final,
-                                              due_at=sla, decided_at=sla))
+                final = {
+                    ReviewStatus.APPROVED: StageStatus.APPROVED,
+                    ReviewStatus.CHANGES_REQUESTED: StageStatus.CHANGES_REQUESTED,
+                    ReviewStatus.REJECTED: StageStatus.REJECTED,
+                    ReviewStatus.SUPERSEDED: StageStatus.CANCELLED,
+                }[status]
+                stage_rows.append(
+                    ReviewStage(review=review, kind=StageKind.BRAND, order=1, status=final, due_at=sla, decided_at=sla)
+                )
                 if two_stages:
-                    stage_rows.append(ReviewStage(review=review, kind=StageKind.COMPLIANCE, order=2, status=final,
-                                                  due_at=sla, decided_at=sla))
+                    stage_rows.append(
+                        ReviewStage(
+                            review=review, kind=StageKind.COMPLIANCE, order=2, status=final, due_at=sla, decided_at=sla
+                        )
+                    )
         stages = _bulk(ReviewStage, stage_rows)
 
-        outcome_for = {StageStatus.APPROVED: DecisionOutcome.APPROVE,
-                       StageStatus.CHANGES_REQUESTED: DecisionOutcome.REQUEST_CHANGES,
-                       StageStatus.REJECTED: DecisionOutcome.REJECT}
+        outcome_for = {
+            StageStatus.APPROVED: DecisionOutcome.APPROVE,
+            StageStatus.CHANGES_REQUESTED: DecisionOutcome.REQUEST_CHANGES,
+            StageStatus.REJECTED: DecisionOutcome.REJECT,
+        }
         decision_rows = []
         for stage in stages:
             outcome = outcome_for.get(stage.status)
@@ -249,9 +319,15 @@ def seed(n_variants: int, rng: random.Random) -> dict:
                 who = compliance
             else:
                 who = reviewer if rng.random() < 0.33 else rng.choice(other_reviewers)
-            decision_rows.append(Decision(stage=stage, reviewer=who, outcome=outcome,
-                                          note="" if outcome == DecisionOutcome.APPROVE else "bench reason",
-                                          variant_sha256="0" * 64))
+            decision_rows.append(
+                Decision(
+                    stage=stage,
+                    reviewer=who,
+                    outcome=outcome,
+                    note="" if outcome == DecisionOutcome.APPROVE else "bench reason",
+                    variant_sha256="0" * 64,
+                )
+            )
         decisions = _bulk(Decision, decision_rows)
         # Assign the bench reviewer to a share of the pending brand stages ("Assigned to me").
         pending_brand = [s for s in stages if s.status == StageStatus.PENDING and s.kind == StageKind.BRAND]
@@ -262,16 +338,22 @@ def seed(n_variants: int, rng: random.Random) -> dict:
         cursor.execute("VACUUM ANALYZE")
     open_count = Review.objects.filter(status=ReviewStatus.OPEN).count()
     pending = ReviewStage.objects.filter(status=StageStatus.PENDING)
-    print(f"  seeded {len(reviews):,} reviews ({open_count:,} open), {len(stages):,} stages "
-          f"({pending.filter(kind='brand').count():,} brand + {pending.filter(kind='compliance').count():,} "
-          f"compliance pending, {pending.filter(due_at__lt=now).count():,} overdue), {len(decisions):,} decisions "
-          f"in {time.perf_counter() - started:.1f} s", flush=True)
+    print(
+        f"  seeded {len(reviews):,} reviews ({open_count:,} open), {len(stages):,} stages "
+        f"({pending.filter(kind='brand').count():,} brand + {pending.filter(kind='compliance').count():,} "
+        f"compliance pending, {pending.filter(due_at__lt=now).count():,} overdue), {len(decisions):,} decisions "
+        f"in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
     # The campaign with the most overdue "allow" items the reviewer can act on: the filtered page has rows.
     from django.db.models import Count
 
     busiest = (
         pending.filter(kind="brand", due_at__lt=now, review__safety_verdict="allow")
-        .values("review__variant__draft__campaign").annotate(n=Count("pk")).order_by("-n").first()
+        .values("review__variant__draft__campaign")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .first()
     )
     return {"reviewer": reviewer, "campaign_id": busiest["review__variant__draft__campaign"]}
 
@@ -308,8 +390,8 @@ def time_requests(client, url: str, params: dict, n: int) -> tuple[list[float], 
 
 
 def explain(reviewer, filters: dict) -> None:
-    from approvals import selectors
-    from approvals.models import ReviewStage
+    from approvals.reviews import selectors
+    from approvals.reviews.models import ReviewStage
 
     queue = selectors.review_queue(user=reviewer, filters=filters)
     print(f"\n--- EXPLAIN ANALYZE the ordered ids of the matching stages (also the count), filters={filters}")
@@ -317,8 +399,11 @@ def explain(reviewer, filters: dict) -> None:
     page = queue.ids[:25]
     print(f"--- EXPLAIN ANALYZE the rows of page 1, filters={filters}")
     rows = ReviewStage.objects.filter(pk__in=page).select_related(
-        "review__workspace", "review__submitted_by", "review__variant__draft__campaign",
-        "review__variant__job__target_format")
+        "review__workspace",
+        "review__submitted_by",
+        "review__variant__draft__campaign",
+        "review__variant__job__target_format",
+    )
     print(rows.explain(analyze=True))
 
 
@@ -336,7 +421,7 @@ def main() -> int:
         from django.test import Client
         from django.urls import reverse
 
-        from approvals.models import ReviewStage
+        from approvals.reviews.models import ReviewStage
 
         print(f"database: {connection.settings_dict['NAME']}, variants: {args.variants:,}", flush=True)
         data = seed(args.variants, random.Random(args.seed))
@@ -368,11 +453,14 @@ def main() -> int:
             met = p95 <= GOAL_P95_MS and constant and max(counts) <= GOAL_QUERIES
             ok &= met
             results[label] = p50
-            print(f"queue {label}: {rows} rows; p50 {p50:.1f} ms, p95 {p95:.1f} ms "
-                  f"(of which SQL p50 {_pct(sql_times, 50):.1f} ms); "
-                  f"{counts[0]} queries per request{'' if constant else f' (varies: {sorted(set(counts))})'} "
-                  f"(goal p95 <= {GOAL_P95_MS:.0f} ms, queries constant and <= {GOAL_QUERIES}) "
-                  f"{'OK' if met else 'OVER GOAL'}", flush=True)
+            print(
+                f"queue {label}: {rows} rows; p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+                f"(of which SQL p50 {_pct(sql_times, 50):.1f} ms); "
+                f"{counts[0]} queries per request{'' if constant else f' (varies: {sorted(set(counts))})'} "
+                f"(goal p95 <= {GOAL_P95_MS:.0f} ms, queries constant and <= {GOAL_QUERIES}) "
+                f"{'OK' if met else 'OVER GOAL'}",
+                flush=True,
+            )
 
         # Baselines in the same run.
         bare = []

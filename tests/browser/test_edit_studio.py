@@ -14,7 +14,7 @@ from django.core.management import call_command
 from PIL import Image, ImageChops
 from playwright.sync_api import expect
 
-from studio.models import GenerationJob, JobStatus, Operation, Variant, VariantStatus
+from studio.generation.models import GenerationJob, JobStatus, Operation, Variant, VariantStatus
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -361,8 +361,8 @@ def test_reference_upload_is_stored_and_a_non_image_is_refused(page, demo, login
 def test_fix_this_opens_the_painter_with_the_comment_box_painted(page, demo, login):
     from django.contrib.auth import get_user_model
 
-    from approvals.models import Comment
-    from studio.uploads import mask_from_box
+    from approvals.reviews.models import Comment
+    from studio.lib.uploads import mask_from_box
 
     (base_id,) = _generate(page, login)
     base = Variant.objects.get(pk=base_id)

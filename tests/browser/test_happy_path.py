@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from studio.models import GenerationJob, Variant, VariantStatus
+from studio.generation.models import GenerationJob, Variant, VariantStatus
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -93,7 +93,8 @@ def _logout(page):
 def test_submit_review_approve_publish_and_audit_history(page, demo, login, tmp_path_factory, settings):
     from PIL import Image
 
-    from approvals.models import AuditEvent, Publication
+    from approvals.publishing.models import Publication
+    from studio.core.models import AuditEvent
 
     job_card = _generate_four(page, demo, login)
     job_card.locator("a").first.click()
@@ -122,8 +123,9 @@ def test_submit_review_approve_publish_and_audit_history(page, demo, login, tmp_
     page.get_by_role("button", name="Publish at exact size").click()
     expect(page.get_by_role("heading", name=re.compile("Publi"))).to_be_visible(timeout=60000)
     expect(page.locator("body")).to_contain_text("1200", timeout=60000)
-    publication = wait_for(lambda: Publication.objects.filter(variant_id=variant_id).first(), timeout=60,
-                           message="the publication")
+    publication = wait_for(
+        lambda: Publication.objects.filter(variant_id=variant_id).first(), timeout=60, message="the publication"
+    )
     expect(page.get_by_label("File URL")).to_have_value(re.compile(re.escape(publication.file.url) + "$"))
     with publication.file.open("rb") as fh, Image.open(fh) as img:
         assert img.size == (1200, 628)
@@ -136,7 +138,11 @@ def test_submit_review_approve_publish_and_audit_history(page, demo, login, tmp_
     for username in ("Mia Marketer", "Rob Reviewer"):
         expect(history).to_contain_text(username)
     actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"studio.job.created", "studio.variant.created", "approvals.review.submitted",
-            "approvals.publication.created"} <= actions
+    assert {
+        "studio.job.created",
+        "studio.variant.created",
+        "approvals.review.submitted",
+        "approvals.publication.created",
+    } <= actions
     _screenshot(page, tmp_path_factory, "06-history")
     assert not page.js_errors, page.js_errors

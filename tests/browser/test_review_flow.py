@@ -14,10 +14,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from approvals import services as approvals_services
-from approvals.models import Comment, Decision, DecisionOutcome, Review
-from studio import services as studio_services
-from studio.models import Campaign, Deployment, Membership, Role, Variant, VariantStatus
+from approvals.reviews import services as approvals_services
+from approvals.reviews.models import Comment, Decision, DecisionOutcome, Review
+from studio.core.models import Membership, Role
+from studio.generation import services as studio_services
+from studio.generation.models import Campaign, Deployment, Variant, VariantStatus
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,17 +36,26 @@ def _submitted_reviews(count: int, *, title: str = "Lemon soda hero") -> list[Re
 
     marketer = get_user_model().objects.get(username="marketer")
     campaign = Campaign.objects.get(workspace__slug="demo", slug="spring-launch")
-    deployment = Deployment.objects.filter(workspace=campaign.workspace, is_default=True).first() or \
-        Deployment.objects.filter(workspace=campaign.workspace).first()
-    draft = studio_services.draft_create(actor=marketer, campaign=campaign, title=title,
-                                         text="A cold glass of lemon soda on a sunny kitchen table")
-    launch = studio_services.LaunchRequest(deployment=deployment, target_width=1024, target_height=1024, n=count,
-                                           quality="low")
+    deployment = (
+        Deployment.objects.filter(workspace=campaign.workspace, is_default=True).first()
+        or Deployment.objects.filter(workspace=campaign.workspace).first()
+    )
+    draft = studio_services.draft_create(
+        actor=marketer, campaign=campaign, title=title, text="A cold glass of lemon soda on a sunny kitchen table"
+    )
+    launch = studio_services.LaunchRequest(
+        deployment=deployment, target_width=1024, target_height=1024, n=count, quality="low"
+    )
     job = studio_services.job_launch(actor=marketer, version=draft.versions.get(), request=launch)
-    wait_for(lambda: Variant.objects.filter(job=job, status=VariantStatus.READY).count() == count, timeout=90,
-             message=f"{count} screened variants")
-    return [approvals_services.variant_submit(actor=marketer, variant=v)
-            for v in Variant.objects.filter(job=job).order_by("index")]
+    wait_for(
+        lambda: Variant.objects.filter(job=job, status=VariantStatus.READY).count() == count,
+        timeout=90,
+        message=f"{count} screened variants",
+    )
+    return [
+        approvals_services.variant_submit(actor=marketer, variant=v)
+        for v in Variant.objects.filter(job=job).order_by("index")
+    ]
 
 
 def _brand_decisions(review: Review) -> list[Decision]:
@@ -119,7 +129,8 @@ def test_keyboard_review_from_the_queue(page, demo, login):
     expect(page.locator("tr.queue-row")).to_have_count(1)
     decision = _brand_decisions(changes)
     assert [(d.outcome, d.note) for d in decision] == [
-        (DecisionOutcome.REQUEST_CHANGES, "The glass needs more condensation.")]
+        (DecisionOutcome.REQUEST_CHANGES, "The glass needs more condensation.")
+    ]
 
     # r on the queue opens the last item ready to reject, the reason box focused.
     rejected = reviews[rows.nth(0).get_attribute("id")]
@@ -194,8 +205,9 @@ def test_two_reviewers_decide_at_once(chromium, demo, login):
     from django.contrib.auth import get_user_model
 
     (review,) = _submitted_reviews(1)
-    second = get_user_model().objects.create_user("reviewer2", password="reviewer2-pass", first_name="Ria",
-                                                  last_name="Second")
+    second = get_user_model().objects.create_user(
+        "reviewer2", password="reviewer2-pass", first_name="Ria", last_name="Second"
+    )
     Membership.objects.create(user=second, workspace=review.workspace, role=Role.BRAND_REVIEWER)
     url = demo.url + reverse("approvals:review_detail", args=[review.pk])
     contexts = [chromium.new_context(viewport={"width": 1280, "height": 900}) for _ in range(2)]
@@ -216,7 +228,8 @@ def test_two_reviewers_decide_at_once(chromium, demo, login):
         ria.get_by_role("button", name="Record decision").click()
         panel = ria.locator("#decision")
         expect(panel.locator("[data-decision-error]")).to_contain_text(
-            re.compile(r"Already decided by Rob Reviewer \(reviewer\) at \d{4}-\d\d-\d\d \d\d:\d\d"))
+            re.compile(r"Already decided by Rob Reviewer \(reviewer\) at \d{4}-\d\d-\d\d \d\d:\d\d")
+        )
         # The panel refreshed: it shows the recorded decision and no longer offers a form.
         expect(panel).to_contain_text("Approve by Rob Reviewer")
         expect(panel.get_by_role("button", name="Record decision")).to_have_count(0)
@@ -252,7 +265,7 @@ def test_request_changes_carries_a_pinned_comment(page, demo, login):
     decision = Decision.objects.get(stage__review=review)
     assert decision.outcome == DecisionOutcome.REQUEST_CHANGES
     assert decision.note == "See the pinned comment."
-    from approvals.models import AuditEvent
+    from studio.core.models import AuditEvent
 
     event = AuditEvent.objects.get(subject_id=str(decision.pk), action__startswith="approvals.")
     assert event.data["comment_ids"] == [comment.pk]

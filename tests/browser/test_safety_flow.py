@@ -13,14 +13,15 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from approvals.models import AuditEvent, Review, SafetyAssessment, SafetyRule
-from studio.models import Campaign, GenerationJob, JobStatus, SafetyVerdict, Variant, VariantStatus, Workspace
+from approvals.reviews.models import Review
+from studio.core.models import AuditEvent, Workspace
+from studio.generation.models import Campaign, GenerationJob, JobStatus, Variant, VariantStatus
+from studio.safety.models import SafetyAssessment, SafetyRule, SafetyVerdict
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PRICE_PROMISE = "lowest price guaranteed"
-PRICE_ADVICE = (f'"{PRICE_PROMISE}" is a price promise. Compliance will check it can be substantiated '
-                "before it runs.")
+PRICE_ADVICE = f'"{PRICE_PROMISE}" is a price promise. Compliance will check it can be substantiated before it runs.'
 
 
 @pytest.fixture
@@ -35,8 +36,9 @@ def price_promise_rule(demo):
     so the only thing that can send its images to compliance is this verdict."""
     workspace = Workspace.objects.get(slug="demo")
     assert not workspace.is_regulated
-    return SafetyRule.objects.create(sector="", category="price_claim", pattern=PRICE_PROMISE,
-                                     verdict=SafetyVerdict.REVIEW, advice=PRICE_ADVICE)
+    return SafetyRule.objects.create(
+        sector="", category="price_claim", pattern=PRICE_PROMISE, verdict=SafetyVerdict.REVIEW, advice=PRICE_ADVICE
+    )
 
 
 def _screenshot(page, tmp_path, name):
@@ -97,8 +99,9 @@ def _decide_in_queue(page, demo, *, variant_id: int, stage: str, note: str):
 
 
 def test_a_blocklisted_prompt_is_refused_before_generation(page, demo, login, tmp_path):
-    job_card = _new_draft(page, login, title="Taste test",
-                          prompt="Our lemon soda next to a can of CompetitorCo, ours clearly fizzier")
+    job_card = _new_draft(
+        page, login, title="Taste test", prompt="Our lemon soda next to a can of CompetitorCo, ours clearly fizzier"
+    )
 
     expect(job_card.locator(".badge", has_text="Blocked by safety")).to_be_visible(timeout=60000)
     alert = job_card.get_by_role("alert")
@@ -145,7 +148,8 @@ def test_a_review_verdict_goes_to_compliance_before_it_can_be_published(
     expect(page.locator(".badge", has_text="In review").first).to_be_visible()
     review = Review.objects.get(variant_id=variant_id)
     assert [(s.kind, s.status) for s in review.stages.order_by("order")] == [
-        ("brand", "pending"), ("compliance", "waiting")
+        ("brand", "pending"),
+        ("compliance", "waiting"),
     ]
 
     # Brand review approves: the image is not approved yet, compliance is next.
@@ -155,7 +159,8 @@ def test_a_review_verdict_goes_to_compliance_before_it_can_be_published(
     review.refresh_from_db()
     assert review.status == "open"
     assert [(s.kind, s.status) for s in review.stages.order_by("order")] == [
-        ("brand", "approved"), ("compliance", "pending")
+        ("brand", "approved"),
+        ("compliance", "pending"),
     ]
     assert Variant.objects.get(pk=variant_id).status == VariantStatus.IN_REVIEW
     page.goto(f"{demo.url}/w/demo/variants/{variant_id}/")
@@ -168,8 +173,13 @@ def test_a_review_verdict_goes_to_compliance_before_it_can_be_published(
     # The compliance auditor finds it in their queue and approves.
     _logout(page)
     login(page, "compliance", "compliance-demo-pass")
-    _decide_in_queue(page, demo, variant_id=variant_id, stage="Compliance review",
-                     note="Price promise checked against the price list.")
+    _decide_in_queue(
+        page,
+        demo,
+        variant_id=variant_id,
+        stage="Compliance review",
+        note="Price promise checked against the price list.",
+    )
     _screenshot(page, tmp_path, "compliance-approved")
     review.refresh_from_db()
     assert review.status == "approved"

@@ -23,9 +23,9 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from studio.catalog import builtin_profile
-from studio.models import Deployment
-from studio.providers import EditRequest, GenerationRequest, get_provider
+from studio.generation.catalog import builtin_profile
+from studio.generation.models import Deployment
+from studio.lib.providers import EditRequest, GenerationRequest, get_provider
 from tests.contract.recording import Recorder, image_bytes, ok, payload
 
 # The oracle is the shared reference beside the repository; a verbatim snapshot in tests/fixtures keeps a

@@ -13,9 +13,9 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
 
-from approvals import audit
-from approvals.audit import RequestMeta, audit_append, audit_verify
-from approvals.models import AuditChain, AuditEvent
+from studio.core import audit
+from studio.core.audit import RequestMeta, audit_append, audit_verify
+from studio.core.models import AuditChain, AuditEvent
 from tests import factories as f
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -37,8 +37,14 @@ def _hammer(workspace, *, threads: int, per_thread: int, hold_seconds: float = 0
             barrier.wait()
             for i in range(per_thread):
                 with transaction.atomic():  # as a service would: the append inside the change's transaction
-                    audit_append(workspace=workspace, actor=None, action="studio.test.concurrent",
-                                 subject_type="studio.variant", subject_id=n * 1000 + i, data={"thread": n, "i": i})
+                    audit_append(
+                        workspace=workspace,
+                        actor=None,
+                        action="studio.test.concurrent",
+                        subject_type="studio.variant",
+                        subject_id=n * 1000 + i,
+                        data={"thread": n, "i": i},
+                    )
                     if hold_seconds:
                         threading.Event().wait(hold_seconds)  # keep the head locked while others queue
         except BaseException as exc:  # noqa: BLE001 - reported by the test
@@ -96,8 +102,10 @@ def test_verify_on_postgres_names_a_change_made_behind_the_triggers_back():
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE approvals_auditevent DISABLE TRIGGER approvals_auditevent_append_only")
         try:
-            cursor.execute("UPDATE approvals_auditevent SET data = '{\"i\": 42}' WHERE workspace_id = %s AND seq = 2",
-                           [workspace.pk])
+            cursor.execute(
+                "UPDATE approvals_auditevent SET data = '{\"i\": 42}' WHERE workspace_id = %s AND seq = 2",
+                [workspace.pk],
+            )
         finally:
             cursor.execute("ALTER TABLE approvals_auditevent ENABLE TRIGGER approvals_auditevent_append_only")
     result = audit_verify(workspace=workspace)
@@ -108,9 +116,19 @@ def test_values_round_trip_through_jsonb_and_inet_unchanged():
     workspace = f.WorkspaceFactory(slug="roundtrip")
     token = audit._request_meta.set(RequestMeta(ip=audit._normalise_ip("2001:DB8:0:0:0:0:0:1"), user_agent="UA"))
     try:
-        audit_append(workspace=workspace, actor=f.UserFactory(username="ünïcode"), action="studio.test.values",
-                     data={"big": 1e20, "small": 1.5e-10, "money": Decimal("10.50"), "text": "naïve ✓",
-                           "nested": {"z": [1, {"b": 2, "a": 1}], "a": True}, "float": 1.0})
+        audit_append(
+            workspace=workspace,
+            actor=f.UserFactory(username="ünïcode"),
+            action="studio.test.values",
+            data={
+                "big": 1e20,
+                "small": 1.5e-10,
+                "money": Decimal("10.50"),
+                "text": "naïve ✓",
+                "nested": {"z": [1, {"b": 2, "a": 1}], "a": True},
+                "float": 1.0,
+            },
+        )
     finally:
         audit._request_meta.reset(token)
     token = audit._request_meta.set(RequestMeta(ip=audit._normalise_ip("::ffff:192.0.2.7")))

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from studio import services
-from studio.models import Campaign, GenerationJob, JobStatus, Variant, VariantStatus
+from studio.generation import services
+from studio.generation.models import Campaign, GenerationJob, JobStatus, Variant, VariantStatus
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -8,9 +8,10 @@ import threading
 import pytest
 from django.db import connection
 
-from approvals import services
-from approvals.models import Decision, StageStatus
-from studio.models import Role, VariantStatus
+from approvals.reviews import services
+from approvals.reviews.models import Decision, StageStatus
+from studio.core.models import Role
+from studio.generation.models import VariantStatus
 from tests import factories as f
 from tests.approvals.factories_reviews import member, variant_for
 
@@ -34,7 +35,10 @@ def test_two_reviewers_decide_same_stage_at_once():
         try:
             barrier.wait(timeout=10)
             results[user.username] = services.review_decide(
-                actor=user, stage=stage, outcome=outcome, note="" if outcome == "approve" else "Not on brand",
+                actor=user,
+                stage=stage,
+                outcome=outcome,
+                note="" if outcome == "approve" else "Not on brand",
                 expected_sha256=variant.sha256,
             )
         except Exception as exc:  # recorded and asserted below
@@ -42,8 +46,10 @@ def test_two_reviewers_decide_same_stage_at_once():
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=decide, args=(first, "approve")),
-               threading.Thread(target=decide, args=(second, "reject"))]
+    threads = [
+        threading.Thread(target=decide, args=(first, "approve")),
+        threading.Thread(target=decide, args=(second, "reject")),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -57,6 +63,9 @@ def test_two_reviewers_decide_same_stage_at_once():
     assert f"Already decided by {winner.reviewer.username} at" in loser.message
     stage.refresh_from_db()
     variant.refresh_from_db()
-    expected = (StageStatus.APPROVED, VariantStatus.APPROVED) if winner.outcome == "approve" else (
-        StageStatus.REJECTED, VariantStatus.REJECTED)
+    expected = (
+        (StageStatus.APPROVED, VariantStatus.APPROVED)
+        if winner.outcome == "approve"
+        else (StageStatus.REJECTED, VariantStatus.REJECTED)
+    )
     assert (stage.status, variant.status) == expected

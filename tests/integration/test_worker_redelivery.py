@@ -32,10 +32,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from approvals.models import AuditEvent
-from studio import services
-from studio.models import Campaign, GenerationJob, JobStatus, Variant, VariantStatus
-from studio.pricing import price_for
+from studio.core.models import AuditEvent
+from studio.generation import services
+from studio.generation.models import Campaign, GenerationJob, JobStatus, Variant, VariantStatus
+from studio.generation.pricing import price_for
 from tests import factories as f
 from tests.conftest import ROOT, wait_for
 
@@ -46,8 +46,12 @@ MOCK_LATENCY = 4.0
 # Our own queue, so the session's shared worker (which consumes "celery") can never take this job.
 QUEUE = "imprimatur-redelivery-test"
 SECRET_ENV = "IMPRIMATUR_REDELIVERY_TEST_KEY"
-USAGE = {"input_tokens": 50, "input_tokens_details": {"text_tokens": 50, "image_tokens": 0},
-         "output_tokens": 272, "total_tokens": 322}
+USAGE = {
+    "input_tokens": 50,
+    "input_tokens_details": {"text_tokens": 50, "image_tokens": 0},
+    "output_tokens": 272,
+    "total_tokens": 322,
+}
 
 
 def _png(color: tuple[int, int, int]) -> bytes:
@@ -88,12 +92,17 @@ class MockHandler(BaseHTTPRequestHandler):
             number = len(self.server.requests)
         time.sleep(self.server.latency)
         n = int(body.get("n") or 1)
-        payload = json.dumps({
-            "created": int(time.time()),
-            "data": [{"b64_json": self.server.images[i % 2]} for i in range(n)],
-            "size": "1024x1024", "quality": "low", "output_format": "png", "background": "opaque",
-            "usage": USAGE,
-        }).encode()
+        payload = json.dumps(
+            {
+                "created": int(time.time()),
+                "data": [{"b64_json": self.server.images[i % 2]} for i in range(n)],
+                "size": "1024x1024",
+                "quality": "low",
+                "output_format": "png",
+                "background": "opaque",
+                "usage": USAGE,
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("x-request-id", f"req_{number}")
@@ -138,8 +147,9 @@ def _start_worker(name: str, log_path: Path, queues: str) -> subprocess.Popen:
     db = connection.settings_dict
     env = {
         **os.environ,
-        "DATABASE_URL": (f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-                         f"{db['PORT'] or 5432}/{db['NAME']}"),
+        "DATABASE_URL": (
+            f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
         "DJANGO_SETTINGS_MODULE": "studio.settings.test",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
@@ -148,10 +158,28 @@ def _start_worker(name: str, log_path: Path, queues: str) -> subprocess.Popen:
     }
     log = log_path.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "studio", "worker", "--pool=threads", "--concurrency=2",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", f"{name}@%h", "-Q", queues],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "studio",
+            "worker",
+            "--pool=threads",
+            "--concurrency=2",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{name}@%h",
+            "-Q",
+            queues,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     log.close()  # the child holds its own descriptor
     deadline = time.monotonic() + 60
@@ -179,9 +207,9 @@ def _stop(proc: subprocess.Popen | None) -> None:
 def test_a_worker_killed_mid_job_is_redelivered_and_the_job_counts_once(
     marketer, campaign, profile, price_table, mock_images, tmp_path, monkeypatch
 ):
-    import studio.tasks
+    from studio.generation import tasks as studio_tasks
 
-    real_job_run = studio.tasks.job_run
+    real_job_run = studio_tasks.job_run
     sent: list[int] = []
 
     class JobRunOnOurQueue:
@@ -192,10 +220,15 @@ def test_a_worker_killed_mid_job_is_redelivered_and_the_job_counts_once(
             sent.append(job_id)
             real_job_run.apply_async(args=[job_id], queue=QUEUE)
 
-    monkeypatch.setattr(studio.tasks, "job_run", JobRunOnOurQueue)
+    monkeypatch.setattr(studio_tasks, "job_run", JobRunOnOurQueue)
     deployment = f.DeploymentFactory(
-        workspace=campaign.workspace, profile=profile, name="mock-openai", provider="openai",
-        endpoint=mock_images.url, model="gpt-image-2", secret_env=SECRET_ENV,
+        workspace=campaign.workspace,
+        profile=profile,
+        name="mock-openai",
+        provider="openai",
+        endpoint=mock_images.url,
+        model="gpt-image-2",
+        secret_env=SECRET_ENV,
     )
     draft = services.draft_create(actor=marketer, campaign=campaign, title="Redelivery", text="Lemons at dawn")
     _clear_our_queue()
@@ -236,17 +269,23 @@ def test_a_worker_killed_mid_job_is_redelivered_and_the_job_counts_once(
         # even when no session worker is running.
         second = _start_worker("redelivery-second", tmp_path / "worker-second.log", f"{QUEUE},celery")
 
-        wait_for(lambda: len(mock_images.requests) >= 2, timeout=60,
-                 message="the redelivered job to call the images service again "
-                         f"(second worker log: {(tmp_path / 'worker-second.log').read_text()[-2000:]})")
+        wait_for(
+            lambda: len(mock_images.requests) >= 2,
+            timeout=60,
+            message="the redelivered job to call the images service again "
+            f"(second worker log: {(tmp_path / 'worker-second.log').read_text()[-2000:]})",
+        )
 
         def finished():
             job.refresh_from_db()
             return job.is_terminal
 
         wait_for(finished, timeout=60, message="the redelivered job to finish")
-        wait_for(lambda: not Variant.objects.filter(job=job, status=VariantStatus.SAFETY_PENDING).exists(),
-                 timeout=60, message="image screening")
+        wait_for(
+            lambda: not Variant.objects.filter(job=job, status=VariantStatus.SAFETY_PENDING).exists(),
+            timeout=60,
+            message="image screening",
+        )
     finally:
         _stop(first)
         _stop(second)

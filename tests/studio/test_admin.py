@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from approvals.models import AuditEvent
-from studio.services import SAFETY_SETTING_FIELDS, workspace_settings_changed
+from studio.core.models import AuditEvent
+from studio.generation.services import SAFETY_SETTING_FIELDS, workspace_settings_changed
 from tests import factories as f
 
 
@@ -37,7 +37,7 @@ def test_unchanged_settings_write_nothing(workspace, superuser):
 
 def test_blocklist_change_queues_the_azure_sync(workspace, superuser, django_capture_on_commit_callbacks, monkeypatch):
     calls = []
-    monkeypatch.setattr("approvals.safety.tasks.safety_blocklist_sync.delay", lambda pk: calls.append(pk))
+    monkeypatch.setattr("studio.safety.tasks.safety_blocklist_sync.delay", lambda pk: calls.append(pk))
     workspace.safety_screeners = ["azure"]
     workspace.save()
     before = _snapshot(workspace)
@@ -66,7 +66,7 @@ def test_test_connection_action_reports_latency_and_size(client, superuser, offl
 def test_admin_pages_render(client, superuser, offline_deployment, workspace):
     client.force_login(superuser)
     for name, args in [
-        ("admin:studio_workspace_change", [workspace.pk]),
+        ("admin:core_workspace_change", [workspace.pk]),
         ("admin:studio_deployment_change", [offline_deployment.pk]),
         ("admin:studio_generationjob_changelist", []),
         ("admin:approvals_review_changelist", []),

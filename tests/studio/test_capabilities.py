@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from studio.capabilities import check_request
-from studio.catalog import builtin_profile
+from studio.generation.catalog import builtin_profile
+from studio.lib.capabilities import check_request
 
 GOOD = {
     "operation": "generate",

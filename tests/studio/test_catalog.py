@@ -10,10 +10,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from approvals.models import AuditEvent
-from studio.catalog import catalog_sync
-from studio.models import CapabilityProfile, Deployment, PriceTable
-from studio.pricing import price_for
+from studio.core.models import AuditEvent
+from studio.generation.catalog import catalog_sync
+from studio.generation.models import CapabilityProfile, Deployment, PriceTable
+from studio.generation.pricing import price_for
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from approvals.models import AuditEvent
-from studio.models import Campaign, GenerationJob, JobStatus, Variant
+from studio.core.models import AuditEvent
+from studio.generation.models import Campaign, GenerationJob, JobStatus, Variant
 
 
 def generate(*args: str) -> str:
@@ -29,8 +29,19 @@ def setup(workspace, campaign, marketer, offline_deployment):
 
 
 def test_wait_json_prints_the_finished_job_with_its_variants_and_cost(setup):
-    out = generate(*BASE, "--prompt", "A bowl of lemons on a teal table", "--size", "1200x628", "--n", "2",
-                   "--quality", "low", "--wait", "--json")
+    out = generate(
+        *BASE,
+        "--prompt",
+        "A bowl of lemons on a teal table",
+        "--size",
+        "1200x628",
+        "--n",
+        "2",
+        "--quality",
+        "low",
+        "--wait",
+        "--json",
+    )
 
     payload = json.loads(out)
     job = GenerationJob.objects.get()
@@ -65,8 +76,17 @@ def test_a_blocklisted_prompt_exits_non_zero_with_the_reason(setup):
     out = io.StringIO()
 
     with pytest.raises(SystemExit) as exit_info:
-        call_command("generate", *BASE, "--prompt", "Our soda beats CompetitorCo", "--size", "1024x1024",
-                     "--wait", "--json", stdout=out)
+        call_command(
+            "generate",
+            *BASE,
+            "--prompt",
+            "Our soda beats CompetitorCo",
+            "--size",
+            "1024x1024",
+            "--wait",
+            "--json",
+            stdout=out,
+        )
 
     assert exit_info.value.code != 0
     payload = json.loads(out.getvalue())

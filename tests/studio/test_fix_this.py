@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from approvals.models import Comment
-from studio.uploads import mask_from_box
+from approvals.reviews.models import Comment
+from studio.lib.uploads import mask_from_box
 from tests import factories as f
 
 

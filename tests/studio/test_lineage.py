@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from studio import selectors, services
-from studio.models import GenerationJob, JobStatus, Operation, Variant, VariantStatus
-from studio.uploads import mask_from_box
+from studio.generation import selectors, services
+from studio.generation.models import GenerationJob, JobStatus, Operation, Variant, VariantStatus
+from studio.lib.uploads import mask_from_box
 from tests import factories as f
 
 
@@ -246,7 +246,7 @@ def test_variant_page_queries_do_not_grow_with_lineage_depth(
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from studio import services as studio_services
+    from studio.generation import services as studio_services
 
     draft = studio_services.draft_create(actor=marketer, campaign=campaign, title="Deep", text="A lemon")
     with django_capture_on_commit_callbacks(execute=True):

@@ -9,8 +9,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from studio import uploads
-from studio.uploads import UploadRejected, decode_data_url, mask_from_box, validate_mask
+from studio.lib import uploads
+from studio.lib.uploads import UploadRejected, decode_data_url, mask_from_box, validate_mask
 
 W, H = 64, 48
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from studio.models import JobStatus
-from studio.pricing import PriceNotFound, cost_of_usage, estimate_job_cost, price_for
-from studio.providers import Usage
+from studio.generation.models import JobStatus
+from studio.generation.pricing import PriceNotFound, cost_of_usage, estimate_job_cost, price_for
+from studio.lib.providers import Usage
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

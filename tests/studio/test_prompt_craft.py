@@ -6,8 +6,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from studio import selectors, services
-from studio.models import PromptDraft, PromptTemplate, Workspace
+from studio.core.models import Workspace
+from studio.generation import selectors, services
+from studio.generation.models import PromptDraft, PromptTemplate
 from tests import factories as f
 
 

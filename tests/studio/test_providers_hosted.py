@@ -10,9 +10,9 @@ import sys
 import httpx2
 import pytest
 
-from studio.catalog import builtin_profile
-from studio.models import Deployment
-from studio.providers import (
+from studio.generation.catalog import builtin_profile
+from studio.generation.models import Deployment
+from studio.lib.providers import (
     AzureOpenAIProvider,
     EditRequest,
     ErrorKind,
@@ -22,7 +22,7 @@ from studio.providers import (
     ProviderError,
     get_provider,
 )
-from studio.sizing import check_returned_size, plan_size
+from studio.lib.sizing import check_returned_size, plan_size
 from tests.contract.recording import Recorder, error, image_bytes, ok, payload, with_image
 
 KEY = "sk-test-not-a-real-key"
@@ -420,7 +420,7 @@ def test_get_provider_picks_the_implementation_per_deployment():
 
 
 def test_usage_parsing_splits_cached_tokens_by_kind():
-    from studio.providers.parsing import parse_usage
+    from studio.lib.providers.parsing import parse_usage
 
     detailed = parse_usage(
         {

@@ -8,10 +8,10 @@ import time
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from studio.catalog import builtin_profile
-from studio.models import Deployment
-from studio.providers import EditRequest, ErrorKind, GenerationRequest, OfflineProvider, ProviderError
-from studio.providers.offline import offline_font_coverage, offline_missing_scripts, script_of, split_prompt
+from studio.generation.catalog import builtin_profile
+from studio.generation.models import Deployment
+from studio.lib.providers import EditRequest, ErrorKind, GenerationRequest, OfflineProvider, ProviderError
+from studio.lib.providers.offline import offline_font_coverage, offline_missing_scripts, script_of, split_prompt
 
 PROMPT = (
     'Brand style: Warm natural light.\n\nA sunlit kitchen with a bowl of lemons\n\nIn-image text (ja): "春の新作、登場"'

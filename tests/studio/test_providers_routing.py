@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from studio.catalog import builtin_profile
-from studio.models import Deployment
-from studio.providers.connection import deployment_test_connection
-from studio.providers.retry import CAP_SECONDS, backoff_seconds
-from studio.providers.routing import ROUTE_EXPLICIT, RouteError, available_routes, route_overrides
+from studio.generation.catalog import builtin_profile
+from studio.generation.models import Deployment
+from studio.lib.providers.connection import deployment_test_connection
+from studio.lib.providers.retry import CAP_SECONDS, backoff_seconds
+from studio.lib.providers.routing import ROUTE_EXPLICIT, RouteError, available_routes, route_overrides
 from tests.contract.recording import Recorder, error, image_bytes, ok, payload, with_image
 
 ROUTING = {

@@ -7,7 +7,8 @@ from io import StringIO
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from studio.models import Campaign, CampaignFormat, Deployment, Membership, Role, Workspace
+from studio.core.models import Membership, Role, Workspace
+from studio.generation.models import Campaign, CampaignFormat, Deployment
 
 
 def test_seed_demo_is_idempotent_and_prints_logins(db):

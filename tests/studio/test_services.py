@@ -7,11 +7,12 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from approvals.models import AuditEvent, SafetyAssessment
-from studio import services
-from studio.models import Campaign, GenerationJob, JobStatus, Operation, Variant, VariantStatus
-from studio.permissions import RoleRequired
-from studio.providers import ErrorKind, ProviderError
+from studio.core.models import AuditEvent
+from studio.core.permissions import RoleRequired
+from studio.generation import services
+from studio.generation.models import Campaign, GenerationJob, JobStatus, Operation, Variant, VariantStatus
+from studio.lib.providers import ErrorKind, ProviderError
+from studio.safety.models import SafetyAssessment
 from tests import factories as f
 
 
@@ -152,7 +153,7 @@ def test_retryable_error_retries_then_fails_and_releases_budget(queued_job, monk
     provider = FailingProvider(
         ProviderError("The image service is busy.", kind=ErrorKind.RETRYABLE, status_code=429, retry_after=1.5)
     )
-    monkeypatch.setattr("studio.providers.get_provider", lambda deployment, **kw: provider)
+    monkeypatch.setattr("studio.lib.providers.get_provider", lambda deployment, **kw: provider)
     with pytest.raises(services.JobRetry) as retry:
         services.job_execute(job_id=queued_job.pk)
     assert retry.value.countdown >= 1.5
@@ -175,7 +176,7 @@ def test_fatal_error_fails_at_once_with_the_fix(queued_job, monkeypatch):
             "The API key in AZURE_OPENAI_KEY was rejected: check the key.", kind=ErrorKind.FATAL, status_code=401
         )
     )
-    monkeypatch.setattr("studio.providers.get_provider", lambda deployment, **kw: provider)
+    monkeypatch.setattr("studio.lib.providers.get_provider", lambda deployment, **kw: provider)
     job = services.job_execute(job_id=queued_job.pk)
     assert job.status == JobStatus.FAILED
     assert "AZURE_OPENAI_KEY" in job.error_message
@@ -193,7 +194,7 @@ def test_provider_safety_block_is_recorded_as_blocked(queued_job, monkeypatch):
             categories=["violence"],
         )
     )
-    monkeypatch.setattr("studio.providers.get_provider", lambda deployment, **kw: provider)
+    monkeypatch.setattr("studio.lib.providers.get_provider", lambda deployment, **kw: provider)
     job = services.job_execute(job_id=queued_job.pk)
     assert job.status == JobStatus.BLOCKED
     assert job.safety_categories == ["violence"]
@@ -209,7 +210,7 @@ def test_blocklisted_prompt_is_blocked_before_any_call(
     workspace.save()
     draft = services.draft_create(actor=marketer, campaign=campaign, title="t", text="Better than RivalCola")
     provider = FailingProvider(AssertionError("must not be called"))
-    monkeypatch.setattr("studio.providers.get_provider", lambda deployment, **kw: provider)
+    monkeypatch.setattr("studio.lib.providers.get_provider", lambda deployment, **kw: provider)
     with django_capture_on_commit_callbacks(execute=True):
         job = launch(marketer, draft, offline_deployment)
     job.refresh_from_db()
@@ -260,7 +261,7 @@ class WrongSizeProvider:
     label = "wrong size"
 
     def generate(self, request):
-        from studio.providers import GeneratedImage, ProviderResult, Usage
+        from studio.lib.providers import GeneratedImage, ProviderResult, Usage
 
         data = f.png_bytes(1024, 1024)
         return ProviderResult(
@@ -273,7 +274,7 @@ class WrongSizeProvider:
 
 
 def test_a_real_image_of_another_size_is_kept_and_flagged(queued_job, monkeypatch, workspace, reviewer):
-    monkeypatch.setattr("studio.providers.get_provider", lambda deployment, **kw: WrongSizeProvider())
+    monkeypatch.setattr("studio.lib.providers.get_provider", lambda deployment, **kw: WrongSizeProvider())
     job = services.job_execute(job_id=queued_job.pk)
     assert job.status == JobStatus.SUCCEEDED
     variant = job.variants.get()
@@ -281,7 +282,7 @@ def test_a_real_image_of_another_size_is_kept_and_flagged(queued_job, monkeypatc
     assert variant.size_mismatch is True
     assert "instead of the planned 1216x640" in job.error_message
     # Its rendition is planned from the real size: publishing still reaches the exact target.
-    from studio.sizing import make_rendition
+    from studio.lib.sizing import make_rendition
 
     with variant.image.open("rb") as fh:
         rendition = make_rendition(source=fh.read(), width=1200, height=628)

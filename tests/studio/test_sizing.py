@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from studio.catalog import builtin_profile
-from studio.sizing import (
+from studio.generation.catalog import builtin_profile
+from studio.lib.sizing import (
     SizeError,
     check_returned_size,
     make_rendition,

@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import include, path
 
-from studio.templatetags.ui import money, progress_step
+from studio.core.templatetags.ui import money, progress_step
 from tests import factories as f
 
 ROOT = Path(settings.BASE_DIR)

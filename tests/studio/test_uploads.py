@@ -10,8 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageCms, PngImagePlugin
 
-from studio import uploads
-from studio.uploads import UploadRejected, validate_image_upload, validate_uploaded_file
+from studio.lib import uploads
+from studio.lib.uploads import UploadRejected, validate_image_upload, validate_uploaded_file
 
 # ------------------------------------------------------------------------------------------- builders
 

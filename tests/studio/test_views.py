@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from studio import services
-from studio.models import GenerationJob
+from studio.generation import services
+from studio.generation.models import GenerationJob
 from tests import factories as f
 
 
@@ -236,14 +236,21 @@ def test_campaign_drafts_are_paginated(client_for, marketer, campaign, workspace
     assert client.get(url, {"page": "nonsense"}).status_code == 200
 
 
-def test_preview_says_which_scripts_the_offline_renderer_cannot_draw(client_for, marketer, draft, workspace,
-                                                                     ad_format, monkeypatch):
-    monkeypatch.setattr("studio.providers.offline.offline_missing_scripts", lambda: ["CJK", "Devanagari"])
+def test_preview_says_which_scripts_the_offline_renderer_cannot_draw(
+    client_for, marketer, draft, workspace, ad_format, monkeypatch
+):
+    monkeypatch.setattr("studio.lib.providers.offline.offline_missing_scripts", lambda: ["CJK", "Devanagari"])
     deployment = workspace.deployments.get()
     preview = client_for(marketer).get(
         reverse("studio:generate_preview", args=[workspace.slug, draft.pk]),
-        {"deployment": deployment.pk, "target_format": ad_format.pk, "n": 1, "quality": "low",
-         "output_format": "png", "route": "explicit"},
+        {
+            "deployment": deployment.pk,
+            "target_format": ad_format.pk,
+            "n": 1,
+            "quality": "low",
+            "output_format": "png",
+            "route": "explicit",
+        },
         HTTP_HX_REQUEST="true",
     )
     assert "cannot draw" in preview.content.decode()

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ComplianceConfig(AppConfig):
+    name = "approvals.compliance"
+    label = "compliance"
+    verbose_name = "Compliance"
+    default_auto_field = "django.db.models.BigAutoField"

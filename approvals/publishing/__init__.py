@@ -1,0 +1,1 @@
+"""Publications: renditions of approved variants at exact channel sizes, written to storage."""

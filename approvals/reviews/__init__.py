@@ -1,0 +1,1 @@
+"""Reviews, stages, decisions, comments, SLAs and the reviewer's inbox."""

@@ -1,0 +1,1 @@
+"""Workspaces, memberships, roles and access rules, notifications, and the audit hash chain."""

@@ -1,0 +1,102 @@
+"""The audit vocabulary: one registry of event types, in the spirit of Wagtail's ``LogActionRegistry``
+and Zulip's ``AuditLogEventType``.
+
+Each app declares its own event types in its ``events.py`` (``studio.generation.events``,
+``approvals.reviews.events`` ...) with one builder function per event; the builders are the only way an
+event is written (``studio.core.audit.audit_record``). The core knows no domain app: it stores the
+machine name, renders a sentence from the event's data, and lists the types for the compliance log's
+filter.
+
+The machine name (``action``) and the subject kind are part of the chain's canonical content, so they
+never change once events exist; the label and the message are presentation and may be reworded freely.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One kind of audit event.
+
+    ``message`` is a ``str.format`` template rendered with the event's data plus ``actor`` (the person's
+    name, or "The system") and ``subject`` (what the compliance log calls the subject, e.g.
+    "“Spring sale” variant 3"). Placeholders missing from the data render as "…" rather than failing,
+    so an old event whose data lacks a newer field still reads as a sentence.
+    """
+
+    action: str
+    label: str
+    message: str
+    subject_kind: str
+
+    def render(self, *, actor: str, subject: str, data: Mapping[str, Any]) -> str:
+        values = _SafeValues({**{k: _plain(v) for k, v in (data or {}).items()}, "actor": actor, "subject": subject})
+        return string.Formatter().vformat(self.message, (), values)
+
+
+class _SafeValues(dict):
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+def _plain(value: Any) -> str:
+    """Data values as a person reads them: lists joined, booleans as words, None as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items()) or "—"
+    return str(value)
+
+
+class UnknownEventType(LookupError):
+    """An audit write named an action nobody registered: a programming error, never a user's."""
+
+
+class EventRegistry:
+    def __init__(self) -> None:
+        self._types: dict[str, EventType] = {}
+
+    def register(self, event_type: EventType) -> EventType:
+        existing = self._types.get(event_type.action)
+        if existing is not None and existing != event_type:
+            raise ValueError(f"Audit event type {event_type.action!r} is registered twice with different meanings")
+        self._types[event_type.action] = event_type
+        return event_type
+
+    def get(self, action: str) -> EventType | None:
+        return self._types.get(action)
+
+    def require(self, action: str) -> EventType:
+        event_type = self._types.get(action)
+        if event_type is None:
+            raise UnknownEventType(action)
+        return event_type
+
+    def all(self) -> list[EventType]:
+        return sorted(self._types.values(), key=lambda t: (t.label.lower(), t.action))
+
+    def choices(self) -> list[tuple[str, str]]:
+        return [(t.action, t.label) for t in self.all()]
+
+    def __contains__(self, action: object) -> bool:
+        return action in self._types
+
+    def __iter__(self) -> Iterable[EventType]:
+        return iter(self.all())
+
+
+registry = EventRegistry()
+
+
+def event_type(action: str, *, label: str, message: str, subject_kind: str) -> EventType:
+    """Declare and register one event type (called at import time of an app's ``events`` module)."""
+    return registry.register(EventType(action=action, label=label, message=message, subject_kind=subject_kind))

@@ -1,0 +1,236 @@
+"""Forms check the shape of input only; capability and budget rules live in the services."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from django import forms
+
+from studio.generation.models import MAX_EDGE_PX, CampaignFormat, Deployment, PromptTemplate
+
+SIZE_PATTERN = re.compile(r"^\s*(\d{1,6})\s*[xX×]\s*(\d{1,6})\s*$")
+
+
+def parse_size(value: str) -> tuple[int, int]:
+    match = SIZE_PATTERN.match(value or "")
+    if not match:
+        raise forms.ValidationError("Write the size as width x height in pixels, for example 1200x628.")
+    width, height = int(match.group(1)), int(match.group(2))
+    if width < 16 or height < 16:
+        raise forms.ValidationError("That size is too small: both sides must be at least 16 pixels.")
+    if width > MAX_EDGE_PX or height > MAX_EDGE_PX:
+        raise forms.ValidationError(f"That size is too large: no side may exceed {MAX_EDGE_PX:,} pixels.")
+    return width, height
+
+
+class LocaleCopyField(forms.CharField):
+    """One line per locale: ``ja: 春のセール``."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        copy: dict[str, str] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            if ":" not in line:
+                raise forms.ValidationError(f'Line {number}: write it as "locale: text", for example "ja: 春のセール".')
+            locale, phrase = line.split(":", 1)
+            locale = locale.strip()
+            if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", locale):
+                raise forms.ValidationError(f'Line {number}: "{locale}" is not a locale code like en, ja or zh-Hans.')
+            copy[locale] = phrase.strip()
+        return copy
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            return "\n".join(f"{k}: {v}" for k, v in value.items())
+        return value
+
+
+class DraftForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    template = forms.ModelChoiceField(
+        queryset=PromptTemplate.objects.none(),
+        required=False,
+        label="Start from template",
+        empty_label="No template",
+        help_text="Leave the prompt empty to start from the template's text and style; fill in its {values} below.",
+    )
+    text = forms.CharField(
+        label="Prompt",
+        max_length=30000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    locale_copy = LocaleCopyField(
+        label="In-image copy per locale",
+        required=False,
+        help_text='One line per locale, e.g. "en: Spring sale" and "ja: 春のセール".',
+    )
+    variables = forms.CharField(
+        label="Template values (JSON)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text='Values for {placeholders} in the prompt, e.g. {"product": "lemon soda"}.',
+    )
+
+    def __init__(self, *args, workspace=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "template" in self.fields:
+            templates = workspace.prompt_templates.order_by("name") if workspace is not None else None
+            if templates is not None and templates.exists():
+                self.fields["template"].queryset = templates
+            else:
+                del self.fields["template"]  # nothing to choose from: no empty select on the page
+
+    def clean_variables(self):
+        raw = (self.cleaned_data.get("variables") or "").strip()
+        if not raw:
+            return {}
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError('Template values must look like {"name": "value"}.') from exc
+        if not isinstance(value, dict) or not all(isinstance(v, str | int | float) for v in value.values()):
+            raise forms.ValidationError('Template values must look like {"name": "value"}.')
+        return {str(k): str(v) for k, v in value.items()}
+
+    def clean(self):
+        data = super().clean()
+        text = (data.get("text") or "").strip()
+        template = data.get("template")
+        if not text and template is not None:
+            # The template's text, then its style preset, as the starting prompt; the marketer edits from there.
+            text = "\n\n".join(part for part in (template.text.strip(), template.style_preset.strip()) if part)
+        if not text and "text" not in self.errors:
+            self.add_error("text", "Write a prompt: describe the image you need.")
+        data["text"] = text
+        return data
+
+
+class DraftEditForm(DraftForm):
+    title = None
+    template = None
+
+
+class GenerateForm(forms.Form):
+    deployment = forms.ModelChoiceField(queryset=Deployment.objects.none(), empty_label=None)
+    target_format = forms.ModelChoiceField(
+        queryset=CampaignFormat.objects.none(), required=False, empty_label="Custom size…", label="Format"
+    )
+    custom_size = forms.CharField(
+        required=False,
+        label="Custom size (px)",
+        max_length=20,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. 1080x1920", "inputmode": "text"}),
+    )
+    n = forms.IntegerField(label="Variants", min_value=1, max_value=10, initial=4)
+    quality = forms.ChoiceField(choices=[], initial="medium")
+    output_format = forms.ChoiceField(choices=[], initial="png", label="File type")
+    locale = forms.ChoiceField(choices=[], required=False)
+    route = forms.ChoiceField(choices=[("explicit", "Explicit size")], initial="explicit", label="Routing")
+
+    def __init__(self, *args, workspace, campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        from studio.lib.providers.routing import available_routes
+
+        self.fields["deployment"].queryset = workspace.deployments.filter(active=True).select_related("profile")
+        self.fields["target_format"].queryset = campaign.formats.all()
+        deployment = self._chosen_deployment()
+        profile = deployment.profile if deployment else None
+        qualities = (profile.qualities if profile else None) or ["auto"]
+        formats = (profile.output_formats if profile else None) or ["png"]
+        self.fields["quality"].choices = [(q, q.capitalize()) for q in qualities]
+        self.fields["output_format"].choices = [(f, f.upper()) for f in formats]
+        if "medium" not in qualities:
+            self.fields["quality"].initial = qualities[0]
+        locales = campaign.locales or workspace.default_locales or []
+        self.fields["locale"].choices = [("", "No in-image copy")] + [(loc, loc) for loc in locales]
+        if deployment is not None:
+            self.fields["route"].choices = available_routes(deployment, regulated=workspace.is_regulated)
+        if profile is not None:
+            self.fields["n"].max_value = profile.max_n
+            self.fields["n"].widget.attrs["max"] = profile.max_n
+
+    def _chosen_deployment(self):
+        queryset = self.fields["deployment"].queryset
+        key = self.data.get("deployment") if self.is_bound else None
+        if key:
+            return queryset.filter(pk=key).first() if str(key).isdigit() else None
+        return queryset.order_by("-is_default", "name").first()
+
+    def clean(self):
+        data = super().clean()
+        fmt = data.get("target_format")
+        custom = (data.get("custom_size") or "").strip()
+        if fmt is None and not custom:
+            self.add_error("custom_size", "Choose a format or type a size such as 1200x628.")
+        elif fmt is None:
+            try:
+                data["width"], data["height"] = parse_size(custom)
+            except forms.ValidationError as exc:
+                self.add_error("custom_size", exc)
+        else:
+            data["width"], data["height"] = fmt.width, fmt.height
+        return data
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+
+
+class EditForm(forms.Form):
+    """Shape of an edit; the mask and uploads are validated by content in the view (studio.uploads)."""
+
+    instruction = forms.CharField(
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Describe the change you want."},
+    )
+    mask = forms.CharField(required=False, widget=forms.HiddenInput)
+    reference_variants = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        label="Reference images from approved work",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    reference_files = MultipleFileField(
+        required=False,
+        label="Upload reference images",
+        help_text="PNG, JPEG or WebP. Used as extra inputs, e.g. the product to place in the scene.",
+    )
+
+    def __init__(self, *args, workspace=None, exclude_variant=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from studio.generation.models import Variant, VariantStatus
+
+        queryset = Variant.objects.none()
+        if workspace is not None:
+            queryset = (
+                Variant.objects.filter(
+                    workspace=workspace, status__in=[VariantStatus.APPROVED, VariantStatus.PUBLISHED]
+                )
+                .select_related("draft")
+                .order_by("-created_at")
+            )
+            if exclude_variant is not None:
+                queryset = queryset.exclude(pk=exclude_variant.pk)
+            # The 48 newest approved images: enough to pick from, bounded however big the workspace grows.
+            queryset = (
+                Variant.objects.filter(pk__in=queryset.values("pk")[:48])
+                .select_related("draft")
+                .order_by("-created_at")
+            )
+        self.fields["reference_variants"].queryset = queryset
+        self.fields["reference_variants"].label_from_instance = lambda v: f"#{v.pk} {v.draft.title} ({v.size})"

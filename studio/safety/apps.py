@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class SafetyConfig(AppConfig):
+    name = "studio.safety"
+    label = "safety"
+    verbose_name = "Content safety"
+    default_auto_field = "django.db.models.BigAutoField"

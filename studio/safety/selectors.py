@@ -1,0 +1,118 @@
+"""Reads: a variant's combined verdict, the evidence behind it, and highlighted prompt text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from studio.generation.models import Variant
+from studio.safety.models import AssessmentStatus, SafetyAssessment, SafetyStage, SafetyVerdict
+from studio.safety.policy import policy_for
+from studio.safety.types import strictest
+
+JOB_STAGES = (SafetyStage.PROMPT, SafetyStage.PROVIDER_PROMPT)
+
+
+def assessments_for_variant(*, variant: Variant) -> QuerySet[SafetyAssessment]:
+    """Everything that looked at this variant: its own image/output checks and its job's prompt checks."""
+    return SafetyAssessment.objects.filter(
+        Q(variant=variant) | Q(job_id=variant.job_id, variant__isnull=True, stage__in=JOB_STAGES)
+    ).order_by("created_at", "pk")
+
+
+def latest_per_screener(assessments: Iterable[SafetyAssessment]) -> list[SafetyAssessment]:
+    """The newest row per (stage, screener, subject): a later retry replaces an earlier "pending"."""
+    latest: dict[tuple[str, str, int | None], SafetyAssessment] = {}
+    for row in sorted(assessments, key=lambda a: (a.created_at, a.pk)):
+        latest[(row.stage, row.screener, row.variant_id)] = row
+    return list(latest.values())
+
+
+def evidence_verdicts(assessments: Iterable[SafetyAssessment]) -> list[str]:
+    """Verdicts that count: every completed answer (a later answer never erases an earlier finding),
+    plus "pending" where a screener's newest attempt is still unanswered. Fail-open skips do not count."""
+    groups: dict[tuple[str, str, int | None], list[SafetyAssessment]] = {}
+    for row in sorted(assessments, key=lambda a: (a.created_at, a.pk)):
+        groups.setdefault((row.stage, row.screener, row.variant_id), []).append(row)
+    verdicts = []
+    for rows in groups.values():
+        verdicts += [row.verdict for row in rows if row.status == AssessmentStatus.COMPLETE]
+        if rows[-1].status == AssessmentStatus.ERROR:
+            verdicts.append(SafetyVerdict.PENDING)
+    return verdicts
+
+
+def variant_verdict_with(*, variant: Variant, image_verdict: str | None = None) -> str:
+    """Combined verdict over the evidence. Without any image-stage row yet, ``image_verdict`` (a
+    screening being applied) or else the variant's stored verdict stands in for the image check."""
+    rows = list(assessments_for_variant(variant=variant))
+    verdicts = evidence_verdicts(rows)
+    if not any(row.stage == SafetyStage.IMAGE for row in rows):
+        verdicts.append(image_verdict or variant.safety_verdict)
+    return policy_for(variant.workspace).floor(strictest(verdicts))
+
+
+def variant_verdict(*, variant: Variant) -> str:
+    """The verdict the review workflow routes on: strictest of every screener that looked at the
+    variant and at its job's prompt (never weaker than the prompt), with the workspace's floor."""
+    return variant_verdict_with(variant=variant)
+
+
+def highlight_matches(text: str, matches: Iterable[dict[str, Any]]) -> SafeString:
+    """HTML-escape ``text`` and wrap each hit in ``<mark class="hit" title="advice">``. Overlapping or
+    out-of-range spans are skipped rather than producing broken markup."""
+
+    def valid(m: dict[str, Any]) -> bool:
+        start, end = m.get("start"), m.get("end")
+        return isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)
+
+    spans = sorted((m for m in matches if valid(m)), key=lambda m: (m["start"], -m["end"]))
+    out: list[str] = []
+    cursor = 0
+    for m in spans:
+        if m["start"] < cursor:
+            continue
+        out.append(escape(text[cursor : m["start"]]))
+        out.append(
+            format_html(
+                '<mark class="hit" title="{}">{}</mark>',
+                m.get("advice") or m.get("rule") or "",
+                text[m["start"] : m["end"]],
+            )
+        )
+        cursor = m["end"]
+    out.append(escape(text[cursor:]))
+    return mark_safe("".join(str(part) for part in out))  # noqa: S308 - every part is escaped above
+
+
+def safety_panel_context(
+    *,
+    variant: Variant | None = None,
+    assessments: Iterable[SafetyAssessment] | None = None,
+    verdict: str | None = None,
+    text: str = "",
+) -> dict[str, Any]:
+    """Context for ``approvals/partials/safety_panel.html``: the evidence rows, the verdict, and the
+    prompt with local and blocklist hits highlighted."""
+    if assessments is None:
+        if variant is None:
+            raise ValueError("Give a variant or the assessments to show.")
+        assessments = list(assessments_for_variant(variant=variant))
+    else:
+        assessments = list(assessments)
+    if verdict is None:
+        verdict = variant_verdict(variant=variant) if variant is not None else strictest(evidence_verdicts(assessments))
+    prompt_rows = [a for a in assessments if a.stage == SafetyStage.PROMPT]
+    if not text and prompt_rows:
+        text = prompt_rows[-1].screened_text
+    latest_prompt = latest_per_screener(prompt_rows)
+    matches = [m for row in latest_prompt for m in row.matches]
+    return {
+        "assessments": assessments,
+        "verdict": verdict,
+        "highlighted_prompt": highlight_matches(text, matches) if text else "",
+    }
