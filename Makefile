@@ -1,6 +1,7 @@
 # Imprimatur: two commands on a fresh machine.
 #   make run   set everything up and serve http://127.0.0.1:8000 with a Celery worker (Ctrl-C stops both)
-#   make test  install what the tests need, run ruff and the whole suite (unit, integration, browser)
+#   make test  install what the tests need, run ruff (lint + format check), the import contracts and the whole
+#              suite (unit, integration, browser)
 #   make bench benchmarks (not part of make test)
 
 PYTHON ?= python3
@@ -36,7 +37,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 migrate: $(VENV)/.installed fonts
-	@mkdir -p var/broker/queue var/broker/processed var/media
+	@mkdir -p var/broker/queue var/broker/processed var/broker/control var/media
 	@$(BIN)/python manage.py migrate --noinput -v0
 
 seed: migrate
@@ -50,6 +51,8 @@ run: seed
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test: $(VENV)/.test-installed fonts
 	@$(BIN)/python tests/suite.py

@@ -18,7 +18,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", login_view, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("reviews/", include("approvals.reviews.urls")),
+    path("", include("approvals.reviews.urls")),
+    path("", include("approvals.publishing.urls")),
     path("compliance/", include("approvals.compliance.urls")),
     path("", include("studio.generation.urls")),
 ]

@@ -1,10 +1,15 @@
-"""`make test`: ruff, then the three test runs, then one combined summary line.
+"""`make test`: the checks, then the two test runs, then one combined summary line.
 
-1. unit tests on SQLite with eager Celery;
-2. integration + browser tests against real PostgreSQL and Redis, with a real `celery worker`
-   subprocess and headless Chromium.
+Steps, in order (every one runs, so one report shows everything that is wrong):
+1. ruff: `ruff check .`;
+2. format: `ruff format --check .`;
+3. import contracts: `lint-imports` (the layers in pyproject.toml's [tool.importlinter]);
+4. unit: tests on SQLite with eager Celery;
+5. integration: integration + browser tests against real PostgreSQL and Redis, with a real
+   `celery worker` subprocess and headless Chromium.
 Services that are down are started with the machine's commands. Under CI (CI=true) anything that cannot
-run is a failure; elsewhere it is skipped and reported in one loud line at the end.
+run is a failure; elsewhere it is skipped and reported in one loud line at the end. The last line gives
+the test counts as they are and names the steps that failed.
 """
 
 from __future__ import annotations
@@ -85,27 +90,32 @@ def counts(junit: Path) -> dict[str, int]:
     return result
 
 
+def check(name: str, command: list[str]) -> tuple[str, int]:
+    print("\n$ " + " ".join(command), flush=True)
+    return name, subprocess.call(command, cwd=ROOT)
+
+
 def main() -> int:
     os.chdir(ROOT)
-    print("$ ruff check .", flush=True)
-    lint_status = subprocess.call([str(BIN / "ruff"), "check", "."])
+    steps = [
+        check("ruff", [str(BIN / "ruff"), "check", "."]),
+        check("format", [str(BIN / "ruff"), "format", "--check", "."]),
+        check("import contracts", [str(BIN / "lint-imports")]),
+    ]
     tmp = Path(tempfile.mkdtemp(prefix="imprimatur-suite-"))
     base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
     base_env["DJANGO_SETTINGS_MODULE"] = "studio.settings.test"
     base_env["IMPRIMATUR_VAR_DIR"] = str(tmp / "var")
 
     unit_junit = tmp / "unit.xml"
-    unit_status = pytest(["-m", "not integration and not browser", "-p", "no:randomly"], base_env, unit_junit)
+    steps.append(("unit", pytest(["-m", "not integration and not browser"], base_env, unit_junit)))
 
     problems = [p for p in (ensure_postgres(), ensure_redis(), ensure_chromium()) if p]
     real_junit = tmp / "real.xml"
-    real_status = 0
     if problems and CI:
         print("\nFAIL: under CI every integration and browser test must run: " + "; ".join(problems), flush=True)
-        real_status = 1
-    elif problems:
-        pass
-    else:
+        steps.append(("integration", 1))
+    elif not problems:
         env = {
             **base_env,
             "DATABASE_URL": PG_URL,
@@ -115,9 +125,10 @@ def main() -> int:
             "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
             "IMPRIMATUR_REAL_SERVICES": "1",
         }
-        real_status = pytest(
-            ["-m", "integration or browser", "--liveserver", "127.0.0.1", "-p", "no:randomly"], env, real_junit
+        steps.append(
+            ("integration", pytest(["-m", "integration or browser", "--liveserver", "127.0.0.1"], env, real_junit))
         )
+    # else: not under CI and a service is missing; the loud NOT RUN line below says so.
 
     unit, real = counts(unit_junit), counts(real_junit)
     total = {k: unit[k] + real[k] for k in unit}
@@ -131,14 +142,12 @@ def main() -> int:
         print("!" * 78)
         print("!!! NOT RUN: integration and browser tests were skipped: " + "; ".join(problems) + " !!!")
         print("!" * 78)
-    if lint_status:
-        print("ruff found problems (see above)")
-    status = 1 if (lint_status or unit_status or real_status or (problems and CI)) else 0
-    print(
-        f"{total['passed']} passed, {total['failed'] + (1 if status and not total['failed'] else 0)} failed, "
-        f"{total['skipped']} skipped"
-    )
-    return status
+    failed = [name for name, status in steps if status]
+    verdict = "failed: " + ", ".join(failed) + " (see above)" if failed else f"all {len(steps)} steps passed"
+    if problems and not CI:
+        verdict += "; integration NOT RUN"
+    print(f"{total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped; {verdict}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

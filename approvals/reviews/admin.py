@@ -1,9 +1,8 @@
-"""Admin: reviews and publications are read-mostly here; state changes go through the services so they
+"""Admin: reviews are read-mostly here; state changes go through the services so they
 are audited. Stage policies (who reviews, which rule) are configured here."""
 
 from django.contrib import admin
 
-from approvals.publishing.models import Publication
 from approvals.reviews.models import Comment, Decision, Review, ReviewStage, StagePolicy
 from studio.core.models import Notification
 
@@ -58,12 +57,6 @@ class DecisionAdmin(ReadOnlyAdmin):
 class CommentAdmin(ReadOnlyAdmin):
     list_display = ("pk", "variant", "author", "resolved", "created_at")
     list_select_related = ("variant__draft", "author")
-
-
-@admin.register(Publication)
-class PublicationAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "workspace", "variant", "target_format", "width", "height", "status", "created_at")
-    list_select_related = ("workspace", "variant__draft", "target_format")
 
 
 @admin.register(Notification)

@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from approvals.reviews.models import Comment, DecisionOutcome
+from studio.core.models import Workspace
 from studio.core.permissions import workspaces_for
 from studio.generation.models import Campaign, CampaignFormat
 from studio.safety.models import SafetyVerdict
@@ -61,10 +62,16 @@ class QueueFilterForm(forms.Form):
     overdue = forms.BooleanField(required=False, label="Overdue only")
     mine = forms.BooleanField(required=False, label="Assigned to me")
 
-    def __init__(self, *args, user, **kwargs) -> None:
+    def __init__(self, *args, user, workspace: Workspace | None = None, **kwargs) -> None:
+        """``workspace`` scopes the form to one workspace's queue: no workspace picker, and only that
+        workspace's campaigns and formats to choose from."""
         super().__init__(*args, **kwargs)
-        workspaces = list(workspaces_for(user))
-        self.fields["workspace"].choices = [("", "All workspaces")] + [(w.slug, w.name) for w in workspaces]
+        if workspace is not None:
+            workspaces = [workspace]
+            del self.fields["workspace"]
+        else:
+            workspaces = list(workspaces_for(user))
+            self.fields["workspace"].choices = [("", "All workspaces")] + [(w.slug, w.name) for w in workspaces]
         campaigns = (
             Campaign.objects.filter(workspace__in=workspaces)
             .select_related("workspace")
@@ -136,14 +143,6 @@ class OverrideForm(forms.Form):
     reason = forms.CharField(
         max_length=4000, label="Why should this image be allowed?", widget=forms.Textarea(attrs={"rows": 3})
     )
-
-
-class PublishForm(forms.Form):
-    target_format = forms.ModelChoiceField(queryset=CampaignFormat.objects.none(), label="Format", empty_label=None)
-
-    def __init__(self, *args, formats, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["target_format"].queryset = formats
 
 
 class BulkApproveForm(forms.Form):

@@ -57,6 +57,20 @@ class Review(models.Model):
     def __str__(self) -> str:
         return f"Review {self.pk} of variant {self.variant_id}"
 
+    # Templates ask these instead of comparing status strings.
+    @property
+    def is_open(self) -> bool:
+        return self.status == ReviewStatus.OPEN
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.status == ReviewStatus.SUPERSEDED
+
+    @property
+    def bulk_approvable(self) -> bool:
+        """Only images the safety check allowed outright may be approved from the queue in bulk."""
+        return self.safety_verdict == SafetyVerdict.ALLOW
+
 
 class StageKind(models.TextChoices):
     BRAND = "brand", "Brand review"
@@ -106,6 +120,15 @@ class ReviewStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of review {self.review_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == StageStatus.PENDING
+
+    @property
+    def needs_several(self) -> bool:
+        """Whether the stage's rule asks for more than one approver (so the page names the rule)."""
+        return self.rule != ApprovalRule.ANY
 
 
 class DecisionOutcome(models.TextChoices):

@@ -12,11 +12,10 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from approvals.publishing.models import Publication
 from approvals.reviews.models import Comment, Decision, Review, ReviewStage, ReviewStatus, StageKind, StageStatus
 from studio.core.models import Membership, Notification, Role, Workspace
 from studio.core.permissions import user_roles
-from studio.generation.models import CampaignFormat, Variant
+from studio.generation.models import Variant
 
 # Who may decide which stage. Workspace admins may decide brand stages (they own the brand), but
 # compliance stages and safety overrides need an explicit compliance-auditor membership: compliance
@@ -193,18 +192,26 @@ def _review_qs() -> QuerySet[Review]:
     ).prefetch_related(Prefetch("stages", queryset=stages))
 
 
-def review_for_user(*, user, pk: int) -> Review:
-    """One review with everything its page shows; 404 if missing or in a workspace the user is not in."""
-    review = _review_qs().filter(pk=pk, workspace__in=Membership.objects.filter(user=user).values("workspace")).first()
+def _visible(user, workspace: Workspace | None) -> Q:
+    """Rows of ``workspace`` if given, always limited to workspaces ``user`` is a member of."""
+    members = Q(workspace__in=Membership.objects.filter(user=user).values("workspace"))
+    return members & Q(workspace=workspace) if workspace is not None else members
+
+
+def review_for_user(*, user, pk: int, workspace: Workspace | None = None) -> Review:
+    """One review with everything its page shows; 404 if missing, in another workspace than
+    ``workspace``, or in a workspace the user is not in. ``workspace=None`` looks across the user's
+    workspaces (the old URLs without a workspace redirect through it)."""
+    review = _review_qs().filter(_visible(user, workspace), pk=pk).first()
     if review is None:
         raise Http404("No such review")
     return review
 
 
-def variant_for_user(*, user, pk: int) -> Variant:
+def variant_for_user(*, user, pk: int, workspace: Workspace | None = None) -> Variant:
     variant = (
         Variant.objects.select_related("workspace", "draft__campaign", "created_by")
-        .filter(pk=pk, workspace__in=Membership.objects.filter(user=user).values("workspace"))
+        .filter(_visible(user, workspace), pk=pk)
         .first()
     )
     if variant is None:
@@ -212,26 +219,41 @@ def variant_for_user(*, user, pk: int) -> Variant:
     return variant
 
 
-def publication_for_user(*, user, pk: int) -> Publication:
-    publication = (
-        Publication.objects.select_related("workspace", "variant__draft__campaign", "target_format", "published_by")
-        .filter(pk=pk, workspace__in=Membership.objects.filter(user=user).values("workspace"))
-        .first()
-    )
-    if publication is None:
-        raise Http404("No such publication")
-    return publication
-
-
-def comment_for_user(*, user, pk: int) -> Comment:
-    comment = (
-        Comment.objects.select_related("variant__workspace", "author")
-        .filter(pk=pk, variant__workspace__in=Membership.objects.filter(user=user).values("workspace"))
-        .first()
-    )
+def comment_for_user(*, user, pk: int, workspace: Workspace | None = None) -> Comment:
+    members = Q(variant__workspace__in=Membership.objects.filter(user=user).values("workspace"))
+    if workspace is not None:
+        members &= Q(variant__workspace=workspace)
+    comment = Comment.objects.select_related("variant__workspace", "author").filter(members, pk=pk).first()
     if comment is None:
         raise Http404("No such comment")
     return comment
+
+
+def stage_for_review(*, review: Review, pk: int) -> ReviewStage:
+    """A stage of ``review`` (already visible to the user), else 404."""
+    stage = ReviewStage.objects.filter(pk=pk, review=review).first()
+    if stage is None:
+        raise Http404("No such review stage")
+    return stage
+
+
+def review_stages_for_user(*, user, pks: Sequence[int], workspace: Workspace | None = None) -> dict[int, ReviewStage]:
+    """Stages by id among ``pks`` that ``user`` can see (for bulk approval); others are left out."""
+    qs = ReviewStage.objects.filter(
+        pk__in=list(pks), review__workspace__in=Membership.objects.filter(user=user).values("workspace")
+    )
+    if workspace is not None:
+        qs = qs.filter(review__workspace=workspace)
+    return {s.pk: s for s in qs.select_related("review__workspace", "review__variant__draft")}
+
+
+def latest_review_for(*, variant: Variant, pk: int | None = None) -> Review | None:
+    """The review ``pk`` of ``variant`` if it is one, else the variant's latest review."""
+    if pk is not None:
+        review = Review.objects.filter(pk=pk, variant=variant).select_related("workspace").first()
+        if review is not None:
+            return review
+    return variant.reviews.select_related("workspace").order_by("-submitted_at", "-pk").first()
 
 
 def comments_for(*, variant: Variant) -> list[Comment]:
@@ -243,14 +265,6 @@ def comments_for(*, variant: Variant) -> list[Comment]:
         .prefetch_related(Prefetch("replies", queryset=replies))
         .order_by("created_at", "pk")
     )
-
-
-def formats_for(*, variant: Variant) -> QuerySet[CampaignFormat]:
-    return CampaignFormat.objects.filter(campaign_id=variant.draft.campaign_id).order_by("name")
-
-
-def publications_for(*, variant: Variant) -> QuerySet[Publication]:
-    return variant.publications.select_related("target_format").order_by("-created_at")
 
 
 def notifications_for(*, user) -> QuerySet[Notification]:

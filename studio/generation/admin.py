@@ -3,6 +3,8 @@ from django.db import models as django_models
 
 from studio.core import models as core_models
 from studio.generation import models
+from studio.generation.services import SAFETY_SETTING_FIELDS, workspace_settings_changed
+from studio.lib.providers.connection import deployment_test_connection
 
 
 class MembershipInline(admin.TabularInline):
@@ -22,8 +24,6 @@ class WorkspaceAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def save_model(self, request, obj, form, change):
-        from studio.generation.services import SAFETY_SETTING_FIELDS, workspace_settings_changed
-
         before = {}
         if change:
             before = core_models.Workspace.objects.filter(pk=obj.pk).values(*SAFETY_SETTING_FIELDS).first() or {}
@@ -60,8 +60,6 @@ class DeploymentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Test connection (one small real call)")
     def test_connection(self, request, queryset):
-        from studio.lib.providers.connection import deployment_test_connection
-
         for deployment in queryset:
             report = deployment_test_connection(deployment=deployment)
             level = messages.SUCCESS if report.ok else messages.ERROR

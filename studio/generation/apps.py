@@ -11,5 +11,6 @@ class StudioConfig(AppConfig):
         # kombu's filesystem broker (the embedded default) needs its folders before anyone publishes,
         # wherever IMPRIMATUR_VAR_DIR points; a no-op for Redis or RabbitMQ.
         from studio.celery import ensure_broker_folders
+        from studio.generation import events  # noqa: F401 - registers the studio's audit event types
 
         ensure_broker_folders()

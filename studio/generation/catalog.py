@@ -10,8 +10,9 @@ a row with provider "openai". The rows for every other model are ADMIN-EDITABLE 
 gpt-image-2's numbers, not published prices.
 
 ``default_output_tokens`` are output image tokens per 1024x1024-equivalent image by quality, used only
-until the product has recorded real usage. gpt-image-2's counts are not published; gpt-image-1's published
-1024x1024 counts (272/1056/4160) are the starting point, and xhigh/max are extrapolations.
+until the product has recorded real usage (the one table is ``studio.lib.tokens.DEFAULT_OUTPUT_TOKENS``).
+gpt-image-2's counts are not published; gpt-image-1's published 1024x1024 counts (272/1056/4160) are the
+starting point, and xhigh/max are extrapolations.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from typing import Any
 from django.db import transaction
 
 from studio.generation.models import CapabilityProfile, PriceTable, SizeMode
+from studio.lib.tokens import BASE_QUALITIES, DEFAULT_OUTPUT_TOKENS
 
 STANDARD_SIZES = ["1024x1024", "1536x1024", "1024x1536"]
-BASE_TOKENS = {"low": 272, "medium": 1056, "high": 4160, "auto": 1056}
-EXTENDED_TOKENS = {**BASE_TOKENS, "xhigh": 8320, "max": 16640}
+BASE_TOKENS = {quality: DEFAULT_OUTPUT_TOKENS[quality] for quality in BASE_QUALITIES}
+EXTENDED_TOKENS = dict(DEFAULT_OUTPUT_TOKENS)
 
 _FLEXIBLE: dict[str, Any] = {
     "size_mode": SizeMode.FLEXIBLE,

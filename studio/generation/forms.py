@@ -7,7 +7,8 @@ import re
 
 from django import forms
 
-from studio.generation.models import MAX_EDGE_PX, CampaignFormat, Deployment, PromptTemplate
+from studio.generation.models import MAX_EDGE_PX, CampaignFormat, Deployment, PromptTemplate, Variant, VariantStatus
+from studio.lib.providers.routing import available_routes
 
 SIZE_PATTERN = re.compile(r"^\s*(\d{1,6})\s*[xX×]\s*(\d{1,6})\s*$")
 
@@ -135,8 +136,6 @@ class GenerateForm(forms.Form):
 
     def __init__(self, *args, workspace, campaign, **kwargs):
         super().__init__(*args, **kwargs)
-        from studio.lib.providers.routing import available_routes
-
         self.fields["deployment"].queryset = workspace.deployments.filter(active=True).select_related("profile")
         self.fields["target_format"].queryset = campaign.formats.all()
         deployment = self._chosen_deployment()
@@ -213,8 +212,6 @@ class EditForm(forms.Form):
 
     def __init__(self, *args, workspace=None, exclude_variant=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from studio.generation.models import Variant, VariantStatus
-
         queryset = Variant.objects.none()
         if workspace is not None:
             queryset = (

@@ -1,19 +1,18 @@
-"""What a job will cost before it runs, and what it did cost after.
+"""What a job will cost before it runs, looked up from the database.
 
 Prices are data (``PriceTable`` rows with an effective date, USD per 1M tokens). The estimate shown before
 a launch (and reserved against the campaign budget) is calibrated from the usage the product has recorded
 for the same model, quality and image size class; until there is enough history it falls back to the
 capability profile's default token counts, and the basis says which in words so nobody mistakes a guess
-for a measurement.
+for a measurement. The arithmetic (cost of a usage, tokens per image) is ``studio.lib.pricing`` and
+``studio.lib.tokens``; this module only finds the numbers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
@@ -21,16 +20,11 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from studio.generation.models import GenerationJob, JobStatus, PriceTable
-from studio.lib.providers.base import Usage
+from studio.lib.pricing import estimated_cost, pixel_class
+from studio.lib.tokens import output_tokens
 
-PER_MILLION = Decimal(1_000_000)
-COST_QUANTUM = Decimal("0.000001")
-REFERENCE_PIXELS = 1024 * 1024
 MIN_HISTORY_JOBS = 5
 HISTORY_DAYS = 90
-# Input image tokens per input image for edits when nothing better is known (a ~1 MP image in tiles).
-INPUT_IMAGE_TOKENS = 1_500
-CHARS_PER_TOKEN = 4
 
 
 class PriceNotFound(LookupError):
@@ -60,38 +54,6 @@ def price_for(*, model_name: str, provider: str = "", on: dt.date | None = None)
             f"There is no price for {model_name} on {on:%d %b %Y}; an admin needs to add one under Price tables."
         )
     return row
-
-
-def usage_from_dict(data: dict[str, Any]) -> Usage:
-    """Accepts ``Usage.as_dict()`` output (what jobs store) or the API's own ``usage`` object."""
-    if "input_tokens_details" in data or "input_tokens" in data:
-        from studio.lib.providers.parsing import parse_usage
-
-        return parse_usage(data)
-    fields = Usage.__dataclass_fields__
-    return Usage(**{key: int(data.get(key) or 0) for key in fields})
-
-
-def cost_of_usage(usage: Usage | dict[str, Any], price: PriceTable) -> Decimal:
-    """USD for ``usage``. Cached tokens are priced as cached and taken out of the uncached counts."""
-    if isinstance(usage, dict):
-        usage = usage_from_dict(usage)
-    cached_text = min(usage.cached_text_tokens, usage.input_text_tokens)
-    cached_image = min(usage.cached_image_tokens, usage.input_image_tokens)
-    total = (
-        (usage.input_text_tokens - cached_text) * price.text_input
-        + cached_text * price.cached_text_input
-        + (usage.input_image_tokens - cached_image) * price.image_input
-        + cached_image * price.cached_image_input
-        + usage.output_image_tokens * price.image_output
-        + usage.output_text_tokens * price.text_output
-    )
-    return (Decimal(total) / PER_MILLION).quantize(COST_QUANTUM)
-
-
-def pixel_class(width: int, height: int) -> int:
-    """Bucket by whole megapixels (at least 1) so a 1200x628 ad is priced from other ~1 MP images."""
-    return max(1, round(width * height / 1_000_000))
 
 
 def _class_bounds(mp: int) -> tuple[int, int]:
@@ -140,12 +102,9 @@ def estimate_job_cost(
     else:
         defaults = profile.default_output_tokens or {}
         per_reference = defaults.get(quality) or defaults.get("auto") or defaults.get("medium") or 0
-        tokens_per_image = float(per_reference) * pixels / REFERENCE_PIXELS
+        tokens_per_image = output_tokens(per_reference, width, height)
         basis = f"default for {profile.name} at {quality} quality (no history yet)"
-    usage = Usage(
-        input_text_tokens=math.ceil(len(prompt) / CHARS_PER_TOKEN),
-        input_image_tokens=INPUT_IMAGE_TOKENS * max(0, input_images),
-        output_image_tokens=math.ceil(tokens_per_image) * n,
+    amount, per_image = estimated_cost(
+        price=price, tokens_per_image=tokens_per_image, n=n, prompt=prompt, input_images=input_images
     )
-    per_image = cost_of_usage(Usage(output_image_tokens=math.ceil(tokens_per_image)), price)
-    return Estimate(amount=cost_of_usage(usage, price), basis=basis, per_image=per_image)
+    return Estimate(amount=amount, basis=basis, per_image=per_image)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 
 from django.db.models import Prefetch, QuerySet
@@ -10,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from studio.core.models import Workspace
-from studio.generation.models import Campaign, Deployment, DraftVersion, GenerationJob, PromptDraft, Variant
+from studio.generation.models import Campaign, DraftVersion, GenerationJob, PromptDraft, Variant
 
 
 def campaigns_for(*, workspace: Workspace) -> QuerySet[Campaign]:
@@ -29,10 +30,6 @@ def draft_get(*, workspace: Workspace, pk: int) -> PromptDraft:
     return get_object_or_404(
         PromptDraft.objects.select_related("campaign", "workspace", "created_by"), workspace=workspace, pk=pk
     )
-
-
-def deployments_for(*, workspace: Workspace) -> QuerySet[Deployment]:
-    return workspace.deployments.filter(active=True).select_related("profile").order_by("-is_default", "name")
 
 
 def jobs_for_draft(*, draft: PromptDraft, limit: int = 20) -> list[GenerationJob]:
@@ -110,25 +107,6 @@ def draft_tree(*, draft: PromptDraft) -> list[dict]:
     return roots
 
 
-def fix_comment_get(*, variant: Variant, comment_id: str | int | None):
-    """The region-pinned review comment a "Fix this" link points at, or ``None``.
-
-    Only a comment on *this* variant (so in this workspace) with a box counts; anything else (another
-    variant's comment, a reply without a box, a made-up id) is ignored rather than answered with 404,
-    because the link is only a convenience for pre-filling the edit form."""
-    from approvals.reviews.models import Comment
-
-    if comment_id is None or not str(comment_id).isdigit():
-        return None
-    return (
-        Comment.objects.filter(
-            pk=int(comment_id), variant=variant, variant__workspace_id=variant.workspace_id, x__isnull=False
-        )
-        .select_related("author")
-        .first()
-    )
-
-
 def draft_versions_for_diff(*, draft: PromptDraft, number: int) -> tuple[DraftVersion, DraftVersion]:
     """Version ``number`` of ``draft`` and the one before it (404 when either does not exist)."""
     versions = {
@@ -175,8 +153,6 @@ def _copy_lines(copy: dict) -> str:
 def draft_version_diff(*, draft: PromptDraft, number: int) -> dict:
     """What changed from version ``number - 1`` to ``number``: the prompt text word by word, and the
     in-image copy and template values when they changed."""
-    import json
-
     old, new = draft_versions_for_diff(draft=draft, number=number)
     result = {"old": old, "new": new, "text": word_diff(old.text, new.text), "copy": None, "variables": None}
     if (old.locale_copy or {}) != (new.locale_copy or {}):

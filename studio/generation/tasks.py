@@ -1,9 +1,11 @@
-"""Thin Celery wrappers: take ids, call one service, turn ``JobRetry`` into a Celery retry. Image screening
-of new variants is ``approvals.safety.tasks.safety_retry_pending_variant``.
+"""Thin Celery wrappers: take ids, call one service, turn ``JobRetry`` into a Celery retry.
 
 ``acks_late`` + ``reject_on_worker_lost`` mean a worker killed mid-job gets the message redelivered; the
 services re-check state under a row lock, so a second run never creates a second set of variants or
 counts cost twice.
+
+The image screening of new variants keeps the task name it had when it lived in the review app
+(``approvals.safety.tasks.safety_retry_pending_variant``), so messages already queued still find it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from studio.generation import services
+from studio.generation import screening, services
+from studio.generation.models import Variant
+from studio.safety.tasks import backoff_seconds
+
+MAX_RETRIES = 8  # of a pending image check: 15 s doubling to 15 min, about an hour in all
 
 
 def _max_retries() -> int:
@@ -35,3 +41,30 @@ def job_run(self, job_id: int) -> None:
             services.job_give_up(job_id=job_id, reason=retry.reason)
             return
         raise self.retry(countdown=retry.countdown) from retry
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=120,
+    name="approvals.safety.tasks.safety_retry_pending_variant",
+)
+def safety_retry_pending_variant(self, variant_id: int) -> str:
+    """Screen a new variant's image, retrying a pending check with bounded exponential backoff (a job's
+    pending prompt check is retried by ``job_run`` itself)."""
+    try:
+        result = screening.variant_rescreen(variant_id=variant_id)
+    except Variant.DoesNotExist:
+        return "gone"
+    if result is None:
+        return "done"
+    if not result.pending:
+        return result.verdict
+    if self.request.retries >= MAX_RETRIES:
+        screening.variant_safety_gave_up(
+            variant=Variant.objects.select_related("workspace").get(pk=variant_id), attempts=self.request.retries + 1
+        )
+        return "pending"
+    raise self.retry(countdown=backoff_seconds(self.request.retries))

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 
+from studio.lib.imaging.formats import TRANSPARENT_FORMATS
 from studio.lib.sizing import profile_accepts
 
 SIZE_PATTERN = re.compile(r"^\s*(\d{1,6})\s*[xX×]\s*(\d{1,6})\s*$")
 EDIT_OPERATIONS = frozenset({"edit", "inpaint", "localise"})
 KNOWN_OPERATIONS = frozenset({"generate", "rerun"}) | EDIT_OPERATIONS
-TRANSPARENT_FORMATS = frozenset({"png", "webp"})
 
 
 def _listing(values: list[str]) -> str:

@@ -3,23 +3,23 @@
 Users ask for exact pixels (a 1200x628 ad, a 300x250 banner); models accept sizes under rules (multiples
 of 16, aspect 1:3..3:1, an edge limit and a pixel budget) or a handful of fixed sizes. The product never
 relies on a service silently resizing: ``plan_size`` chooses the generation size itself, explains the
-choice in plain words (shown before any money is spent, recorded on the job), and ``make_rendition``
-later crops around a focal point and resizes the approved image to exactly the target.
+choice in plain words (shown before any money is spent, recorded on the job), and
+``studio.lib.imaging.renditions.make_rendition`` later crops around a focal point and resizes the approved
+image to exactly the target.
 
 The rules come from the capability profile (data), never from the model's name.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from PIL import Image, ImageOps
-
-MAX_TARGET_EDGE = 16384
+# The longest image edge the product handles anywhere: target sizes, uploads, masks (and the format model).
+# No channel needs more; it bounds user input long before Pillow's own limits.
+MAX_EDGE_PX = 16384
 # An exact-aspect size needs no trimming at all; it is preferred over a closer-in-size one when its edge
 # length is within this fraction of the ideal (the product owner's 300x250 -> 960x800 example).
 EXACT_ASPECT_SLACK = 0.10
@@ -74,13 +74,14 @@ def _ratio_label(width: int, height: int) -> str:
     return f"1:{height / width:.2f}"
 
 
-def _check_target(width: Any, height: Any) -> tuple[int, int]:
+def check_target(width: Any, height: Any) -> tuple[int, int]:
+    """``(width, height)`` when they are a target we can make; :class:`SizeError` in plain words otherwise."""
     if isinstance(width, bool) or isinstance(height, bool) or not isinstance(width, int) or not isinstance(height, int):
         raise SizeError("Give the size as two whole numbers of pixels, like 1200x628.")
     if width <= 0 or height <= 0:
         raise SizeError(f"{width}x{height} is not a size: width and height must be at least 1 pixel.")
-    if width > MAX_TARGET_EDGE or height > MAX_TARGET_EDGE:
-        raise SizeError(f"{width}x{height} is too large: no edge may exceed {MAX_TARGET_EDGE:,} pixels.")
+    if width > MAX_EDGE_PX or height > MAX_EDGE_PX:
+        raise SizeError(f"{width}x{height} is too large: no edge may exceed {MAX_EDGE_PX:,} pixels.")
     return width, height
 
 
@@ -199,7 +200,7 @@ def _scale_words(scale: float) -> str:
 
 def plan_size(*, target_width: int, target_height: int, profile) -> SizePlan:
     """Choose the generation size for an exact target under ``profile``'s rules, and say why."""
-    tw, th = _check_target(target_width, target_height)
+    tw, th = check_target(target_width, target_height)
     target = f"{tw}x{th}"
     fixed = profile.size_mode == "fixed"
     if fixed:
@@ -271,30 +272,6 @@ def check_returned_size(plan: SizePlan, width: int, height: int) -> str | None:
         f"The service returned {width}x{height} instead of the planned {plan.width}x{plan.height}; "
         f"the exact {plan.target_width}x{plan.target_height} output is made from the real image."
     )
-
-
-_SAVE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
-
-
-def make_rendition(
-    *, source: bytes, width: int, height: int, focal: tuple[float, float] = (0.5, 0.5), output_format: str = "png"
-) -> bytes:
-    """Crop ``source`` around ``focal`` (fractions of width/height) to the target aspect, then resize with
-    LANCZOS to exactly ``width`` x ``height``. Cropping first means nothing is ever stretched."""
-    _check_target(width, height)
-    fmt = _SAVE_FORMATS.get(output_format.lower())
-    if fmt is None:
-        raise SizeError(f"Cannot save a rendition as {output_format!r}: choose png, jpeg or webp.")
-    fx = min(max(float(focal[0]), 0.0), 1.0)
-    fy = min(max(float(focal[1]), 0.0), 1.0)
-    with Image.open(io.BytesIO(source)) as img:
-        img.load()
-        mode = "RGB" if fmt == "JPEG" or img.mode not in ("RGBA", "LA", "P") else "RGBA"
-        fitted = ImageOps.fit(img.convert(mode), (width, height), method=Image.Resampling.LANCZOS, centering=(fx, fy))
-    out = io.BytesIO()
-    options: dict[str, Any] = {"quality": 90} if fmt in ("JPEG", "WEBP") else {"optimize": False}
-    fitted.save(out, format=fmt, **options)
-    return out.getvalue()
 
 
 def smallest_size(profile) -> tuple[int, int]:

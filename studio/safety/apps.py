@@ -6,3 +6,6 @@ class SafetyConfig(AppConfig):
     label = "safety"
     verbose_name = "Content safety"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from studio.safety import events  # noqa: F401 - registers the safety audit event types

@@ -18,7 +18,7 @@ import httpx2
 from django.conf import settings
 
 from studio.core.models import Workspace
-from studio.safety.imaging import UnreadableImage, image_prepare
+from studio.lib.imaging import UnreadableImage, image_prepare
 from studio.safety.types import ScreenerUnavailable
 
 API_VERSION = "2024-09-01"

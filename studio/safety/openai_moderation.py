@@ -21,7 +21,7 @@ import httpx2
 import openai
 from django.conf import settings
 
-from studio.safety.imaging import UnreadableImage, image_prepare
+from studio.lib.imaging import UnreadableImage, image_prepare
 from studio.safety.types import ScreenerUnavailable
 
 MODEL = "omni-moderation-latest"

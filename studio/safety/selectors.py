@@ -1,4 +1,8 @@
-"""Reads: a variant's combined verdict, the evidence behind it, and highlighted prompt text."""
+"""Reads: an image's combined verdict, the evidence behind it, and highlighted prompt text.
+
+Images are named by id (and their job's id): the safety layer stores evidence about them but never
+imports the studio. ``safety_panel_context`` takes any object with ``pk``, ``job_id``, ``workspace`` and
+``safety_verdict`` (a studio ``Variant``) for the review and variant pages."""
 
 from __future__ import annotations
 
@@ -9,19 +13,31 @@ from django.db.models import Q, QuerySet
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from studio.generation.models import Variant
+from studio.core.models import Workspace
 from studio.safety.models import AssessmentStatus, SafetyAssessment, SafetyStage, SafetyVerdict
 from studio.safety.policy import policy_for
-from studio.safety.types import strictest
+from studio.safety.types import ScreenedImage, strictest
 
 JOB_STAGES = (SafetyStage.PROMPT, SafetyStage.PROVIDER_PROMPT)
 
 
-def assessments_for_variant(*, variant: Variant) -> QuerySet[SafetyAssessment]:
-    """Everything that looked at this variant: its own image/output checks and its job's prompt checks."""
+def assessments_for(*, variant_id: int, job_id: int | None) -> QuerySet[SafetyAssessment]:
+    """Everything that looked at an image: its own image/output checks and its job's prompt checks."""
     return SafetyAssessment.objects.filter(
-        Q(variant=variant) | Q(job_id=variant.job_id, variant__isnull=True, stage__in=JOB_STAGES)
+        Q(variant_id=variant_id) | Q(job_id=job_id, variant__isnull=True, stage__in=JOB_STAGES)
     ).order_by("created_at", "pk")
+
+
+def highest_severity(*, variant_id: int, job_id: int | None) -> int:
+    """The risk a reviewer filters by: the highest severity any screener gave the image or its prompt."""
+    rows = SafetyAssessment.objects.filter(Q(variant_id=variant_id) | Q(job_id=job_id, variant__isnull=True))
+    severities = [
+        int(category.get("severity") or 0)
+        for categories in rows.values_list("categories", flat=True)
+        for category in categories or []
+        if isinstance(category, dict) and str(category.get("severity", "0")).isdigit()
+    ]
+    return min(max(severities, default=0), 7)
 
 
 def latest_per_screener(assessments: Iterable[SafetyAssessment]) -> list[SafetyAssessment]:
@@ -46,20 +62,15 @@ def evidence_verdicts(assessments: Iterable[SafetyAssessment]) -> list[str]:
     return verdicts
 
 
-def variant_verdict_with(*, variant: Variant, image_verdict: str | None = None) -> str:
-    """Combined verdict over the evidence. Without any image-stage row yet, ``image_verdict`` (a
-    screening being applied) or else the variant's stored verdict stands in for the image check."""
-    rows = list(assessments_for_variant(variant=variant))
+def combined_verdict(*, workspace: Workspace, variant_id: int, job_id: int | None, image_verdict: str) -> str:
+    """Combined verdict over an image's evidence, with the workspace's floor. Without any image-stage row
+    yet, ``image_verdict`` (a screening being applied, or the image's stored verdict) stands in for the
+    image check. Never weaker than the job's prompt check."""
+    rows = list(assessments_for(variant_id=variant_id, job_id=job_id))
     verdicts = evidence_verdicts(rows)
     if not any(row.stage == SafetyStage.IMAGE for row in rows):
-        verdicts.append(image_verdict or variant.safety_verdict)
-    return policy_for(variant.workspace).floor(strictest(verdicts))
-
-
-def variant_verdict(*, variant: Variant) -> str:
-    """The verdict the review workflow routes on: strictest of every screener that looked at the
-    variant and at its job's prompt (never weaker than the prompt), with the workspace's floor."""
-    return variant_verdict_with(variant=variant)
+        verdicts.append(image_verdict)
+    return policy_for(workspace).floor(strictest(verdicts))
 
 
 def highlight_matches(text: str, matches: Iterable[dict[str, Any]]) -> SafeString:
@@ -91,7 +102,7 @@ def highlight_matches(text: str, matches: Iterable[dict[str, Any]]) -> SafeStrin
 
 def safety_panel_context(
     *,
-    variant: Variant | None = None,
+    variant: ScreenedImage | None = None,
     assessments: Iterable[SafetyAssessment] | None = None,
     verdict: str | None = None,
     text: str = "",
@@ -101,11 +112,19 @@ def safety_panel_context(
     if assessments is None:
         if variant is None:
             raise ValueError("Give a variant or the assessments to show.")
-        assessments = list(assessments_for_variant(variant=variant))
+        assessments = list(assessments_for(variant_id=variant.pk, job_id=variant.job_id))
     else:
         assessments = list(assessments)
     if verdict is None:
-        verdict = variant_verdict(variant=variant) if variant is not None else strictest(evidence_verdicts(assessments))
+        if variant is not None:
+            verdict = combined_verdict(
+                workspace=variant.workspace,
+                variant_id=variant.pk,
+                job_id=variant.job_id,
+                image_verdict=variant.safety_verdict,
+            )
+        else:
+            verdict = strictest(evidence_verdicts(assessments))
     prompt_rows = [a for a in assessments if a.stage == SafetyStage.PROMPT]
     if not text and prompt_rows:
         text = prompt_rows[-1].screened_text

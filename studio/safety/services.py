@@ -1,9 +1,9 @@
-"""Screening and recording: the public API the generation pipeline and the review workflow call.
+"""Screening: the public API the generation pipeline calls before it spends money and after it gets images.
 
 ``screen_prompt`` / ``screen_image`` only read (rules) and call the screeners; they never write, so the
-pipeline can decide before it spends money. ``screening_record`` and ``provider_filters_record`` turn
-outcomes into evidence rows plus an audit event; ``variant_apply_screening`` moves a variant out of
-"safety check pending" once the verdict is final.
+pipeline can decide before it spends money. Storing the outcome as evidence is ``studio.safety.assessments``;
+what a verdict does to a job or an image is the studio's (``studio.generation.screening``), because the
+safety layer knows no job and no image.
 
 Fail closed: a screener that gives no answer makes the screening ``pending`` (a task retries it);
 only when the workspace chose to fail open is it recorded as skipped and the others decide.
@@ -15,20 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx2
-from django.db import transaction
-from django.db.models import Q
 
-from studio.core.audit import audit_append
 from studio.core.models import Workspace
-from studio.generation.models import GenerationJob, Variant, VariantStatus
 from studio.safety.azure import AzureContentSafetyClient, blocklist_name_for
 from studio.safety.local import find_term, fold, local_screen
-from studio.safety.models import AssessmentStatus, SafetyAssessment, SafetyStage, SafetyVerdict, Screener
+from studio.safety.models import AssessmentStatus, SafetyStage, SafetyVerdict, Screener
 from studio.safety.openai_moderation import ModerationResult, OpenAIModerationClient
 from studio.safety.policy import (
     BLOCKLIST,
     JAILBREAK,
-    PROVIDER_SEVERITY,
     SafetyPolicy,
     category_canonical,
     category_words,
@@ -36,7 +31,6 @@ from studio.safety.policy import (
     score_to_severity,
 )
 from studio.safety.results import judge, measured, unavailable
-from studio.safety.selectors import variant_verdict_with
 from studio.safety.types import ROUTE_WORDS, ScreenerResult, ScreenerUnavailable, Screening, strictest
 
 NO_HOSTED = "Only local rules ran: no hosted screener is configured."
@@ -281,255 +275,3 @@ def screen_image(*, workspace: Workspace, image: bytes, http_client: httpx2.Clie
             message=screening.message + " The image itself was not checked by a screener.",
         )
     return screening
-
-
-# -- public: recording --------------------------------------------------------------------------------
-
-
-def _subject(job: GenerationJob | None, variant: Variant | None) -> Any:
-    if variant is None and job is None:
-        raise ValueError("A safety record needs a job or a variant.")
-    return variant if variant is not None else job
-
-
-@transaction.atomic
-def screening_record(
-    *,
-    screening: Screening,
-    stage: str,
-    workspace: Workspace,
-    job: GenerationJob | None = None,
-    variant: Variant | None = None,
-    text: str = "",
-) -> list[SafetyAssessment]:
-    """One assessment per screener result and one audit event, in one transaction. ``attempts`` counts
-    earlier rows for the same subject, stage and screener, so retries are visible."""
-    subject = _subject(job, variant)
-    if variant is not None and job is None:
-        job = variant.job
-    rows = []
-    for result in screening.results:
-        earlier = SafetyAssessment.objects.filter(stage=stage, screener=result.screener, job=job, variant=variant)
-        row = SafetyAssessment(
-            workspace=workspace,
-            job=job,
-            variant=variant,
-            stage=stage,
-            screener=result.screener,
-            status=result.status,
-            verdict=result.verdict,
-            categories=result.categories,
-            matches=result.matches,
-            decided_by=result.decided_by[:200],
-            explanation=result.explanation,
-            screened_text=text,
-            error=result.error,
-            attempts=earlier.count() + 1,
-        )
-        row.full_clean()
-        row.save()
-        rows.append(row)
-    audit_append(
-        workspace=workspace,
-        actor=None,
-        action="approvals.safety.screened",
-        subject=subject,
-        data={
-            "stage": stage,
-            "verdict": screening.verdict,
-            "route": ROUTE_WORDS[screening.verdict],
-            "decided_by": screening.decided_by,
-            "message": screening.message,
-            "only_local": screening.only_local,
-            "job": job.pk if job is not None else None,
-            "variant": variant.pk if variant is not None else None,
-            "screeners": [r.summary() for r in screening.results],
-            "assessments": [r.pk for r in rows],
-        },
-    )
-    return rows
-
-
-def _provider_results(filter_results: Any) -> dict[str, Any]:
-    """Azure sends ``content_filter_results`` per image and ``prompt_filter_results`` either as a dict or
-    as ``[{"prompt_index": 0, "content_filter_results": {...}}]``: reduce all to one dict."""
-    if isinstance(filter_results, list):
-        merged: dict[str, Any] = {}
-        for item in filter_results:
-            merged.update(_provider_results(item))
-        return merged
-    if not isinstance(filter_results, dict):
-        return {}
-    if isinstance(filter_results.get("content_filter_results"), dict):
-        return filter_results["content_filter_results"]
-    return filter_results
-
-
-@transaction.atomic
-def provider_filters_record(
-    *,
-    workspace: Workspace,
-    job: GenerationJob | None = None,
-    variant: Variant | None = None,
-    stage: str,
-    filter_results: dict,
-    blocked: bool = False,
-    categories: list[str] | None = None,
-) -> SafetyAssessment:
-    """The image provider's own filter as evidence: a filtered category blocks; otherwise its severity
-    goes through the workspace policy. ``blocked`` + ``categories`` record a provider safety refusal."""
-    subject = _subject(job, variant)
-    if variant is not None and job is None:
-        job = variant.job
-    policy = policy_for(workspace)
-    measured_categories = []
-    forced: list[dict[str, Any]] = []
-    for raw, value in sorted(_provider_results(filter_results).items()):
-        if not isinstance(value, dict):
-            continue
-        filtered = bool(value.get("filtered"))
-        if "severity" in value:
-            severity = PROVIDER_SEVERITY.get(str(value.get("severity")), 6)
-        elif "detected" in value:
-            severity = 6 if value.get("detected") else 0
-        else:  # custom_blocklists and the like: only "filtered" (and details)
-            severity = 6 if filtered else 0
-        item = measured(category_canonical(raw), severity, raw=raw, filtered=filtered)
-        measured_categories.append(item)
-        if filtered:
-            forced.append(item)
-    for raw in categories or []:
-        item = measured(category_canonical(raw), 6, raw=raw, filtered=True)
-        measured_categories.append(item)
-        forced.append(item)
-    result = judge(screener=Screener.PROVIDER, policy=policy, categories=measured_categories)
-    judged = [{**c, "verdict": SafetyVerdict.BLOCK} if c.get("filtered") else c for c in result.categories]
-    verdict = strictest([result.verdict] + [c["verdict"] for c in judged])
-    decided_by, explanation = result.decided_by, result.explanation
-    if forced:
-        names = ", ".join(sorted({c["raw"] for c in forced}))
-        decided_by = f"provider: filtered {names}"
-        explanation = f"The image service's own safety filter stopped this ({category_words(forced[0]['raw'])})."
-    elif blocked:
-        verdict = SafetyVerdict.BLOCK
-        decided_by = "provider: safety refusal"
-        explanation = "The image service's safety system refused this request."
-    row = SafetyAssessment(
-        workspace=workspace,
-        job=job,
-        variant=variant,
-        stage=stage,
-        screener=Screener.PROVIDER,
-        status=AssessmentStatus.COMPLETE,
-        verdict=verdict,
-        categories=judged,
-        decided_by=decided_by[:200],
-        explanation=explanation,
-        attempts=1,
-    )
-    row.full_clean()
-    row.save()
-    audit_append(
-        workspace=workspace,
-        actor=None,
-        action="approvals.safety.provider_filtered",
-        subject=subject,
-        data={
-            "stage": stage,
-            "verdict": verdict,
-            "decided_by": decided_by,
-            "blocked": blocked,
-            "categories": categories or [],
-            "assessment": row.pk,
-        },
-    )
-    return row
-
-
-@transaction.atomic
-def variant_apply_screening(*, variant: Variant, screening: Screening) -> Variant:
-    """Move a variant out of "safety check pending" once its combined verdict is final: blocked, or
-    ready to submit. The verdict covers every recorded assessment of the variant and its job's prompt, so
-    a variant is never weaker than its prompt. Pending leaves it as it is; a blocked variant is never
-    unblocked here (that takes a compliance override in the review workflow)."""
-    locked = Variant.objects.select_for_update(of=("self",)).select_related("job", "workspace").get(pk=variant.pk)
-    if locked.status not in (VariantStatus.SAFETY_PENDING, VariantStatus.READY):
-        return locked
-    verdict = strictest([screening.verdict, variant_verdict_with(variant=locked, image_verdict=screening.verdict)])
-    if verdict == SafetyVerdict.PENDING:
-        return locked
-    previous = (locked.status, locked.safety_verdict, locked.safety_severity)
-    locked.status = VariantStatus.BLOCKED if verdict == SafetyVerdict.BLOCK else VariantStatus.READY
-    locked.safety_verdict = verdict
-    locked.safety_severity = _highest_severity(locked)
-    if (locked.status, locked.safety_verdict, locked.safety_severity) == previous:
-        return locked
-    locked.full_clean(exclude=["image", "thumbnail"])
-    locked.save(update_fields=["status", "safety_verdict", "safety_severity"])
-    audit_append(
-        workspace=locked.workspace,
-        actor=None,
-        action="approvals.safety.verdict",
-        subject=locked,
-        data={
-            "verdict": verdict,
-            "route": ROUTE_WORDS[verdict],
-            "status": locked.status,
-            "previous_status": previous[0],
-            "previous_verdict": previous[1],
-            "decided_by": screening.decided_by,
-            "message": screening.message,
-            "severity": locked.safety_severity,
-        },
-    )
-    variant.status, variant.safety_verdict = locked.status, locked.safety_verdict
-    variant.safety_severity = locked.safety_severity
-    return locked
-
-
-def _highest_severity(variant: Variant) -> int:
-    """The risk a reviewer filters by: the highest severity any screener gave the image or its prompt."""
-    rows = SafetyAssessment.objects.filter(Q(variant=variant) | Q(job_id=variant.job_id, variant__isnull=True))
-    severities = [
-        int(category.get("severity") or 0)
-        for categories in rows.values_list("categories", flat=True)
-        for category in categories or []
-        if isinstance(category, dict) and str(category.get("severity", "0")).isdigit()
-    ]
-    return min(max(severities, default=0), 7)
-
-
-def variant_rescreen(*, variant_id: int, http_client: httpx2.Client | None = None) -> Screening | None:
-    """Screen a pending variant's image again, record it, and apply the verdict when final. Returns
-    ``None`` when the variant no longer waits for a safety check (idempotent for redelivered tasks)."""
-    variant = Variant.objects.select_related("workspace", "job").get(pk=variant_id)
-    if variant.status != VariantStatus.SAFETY_PENDING:
-        return None
-    with variant.image.open("rb") as fh:
-        data = fh.read()
-    screening = screen_image(workspace=variant.workspace, image=data, http_client=http_client)
-    with transaction.atomic():
-        locked = Variant.objects.select_for_update(of=("self",)).get(pk=variant_id)
-        if locked.status != VariantStatus.SAFETY_PENDING:
-            return None
-        screening_record(screening=screening, stage=SafetyStage.IMAGE, workspace=variant.workspace, variant=locked)
-        if not screening.pending:
-            variant_apply_screening(variant=locked, screening=screening)
-    return screening
-
-
-@transaction.atomic
-def variant_safety_gave_up(*, variant: Variant, attempts: int) -> None:
-    """Record that automatic retries stopped: the variant stays pending (fail closed) and the record
-    says so, so nobody mistakes silence for a pass."""
-    audit_append(
-        workspace=variant.workspace,
-        actor=None,
-        action="approvals.safety.retries_exhausted",
-        subject=variant,
-        data={
-            "attempts": attempts,
-            "message": "The safety check is still pending after automatic retries; "
-            "an admin can re-run it once the screener is back.",
-        },
-    )

@@ -1,15 +1,15 @@
 """Typed results shared by every screener, the policy and the services.
 
 They are plain frozen dataclasses (not models) because screening runs before anything is saved: the
-generation pipeline screens a prompt, decides, and only then records the evidence with
-``screening_record``.
+generation pipeline screens a prompt, decides, and only then records the evidence
+(``studio.safety.assessments``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from studio.safety.models import AssessmentStatus, SafetyVerdict, Screener
 
@@ -111,3 +111,15 @@ class Screening:
     @property
     def blocked(self) -> bool:
         return self.verdict == SafetyVerdict.BLOCK
+
+
+class ScreenedImage(Protocol):
+    """What the safety layer reads off an image it has evidence about (a studio ``Variant``), without
+    importing the studio."""
+
+    pk: Any
+    job_id: int | None
+    safety_verdict: str
+
+    @property
+    def workspace(self) -> Any: ...

@@ -146,6 +146,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        # kombu keeps its exchange tables here; its default is ./control, relative to whatever directory
+        # the process started in, which is how a hostname once ended up committed at the top level.
+        "control_folder": str(BROKER_DIR / "control"),
     }
 elif CELERY_BROKER_URL.startswith("redis"):
     # With acks_late, a task's message stays "unacked" in Redis until the task finishes. If the worker

@@ -174,7 +174,7 @@ def cpu_per_image(samples: int = 20) -> dict[str, float]:
     from django.core.files.storage import default_storage
     from PIL import Image
 
-    from studio.generation.services import _thumbnail
+    from studio.generation.services import thumbnail_make as _thumbnail
 
     png = make_png()
     totals = {"decode": 0.0, "hash": 0.0, "thumbnail": 0.0, "store": 0.0}

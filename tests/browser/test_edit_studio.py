@@ -225,6 +225,9 @@ def _approve(page, login, demo, variant_id: int) -> None:
     wait_for(
         lambda: Variant.objects.get(pk=variant_id).status == VariantStatus.APPROVED, timeout=30, message="approval"
     )
+    # The decision answers with a client redirect to the queue; let it land before the next login's
+    # navigation, or the two race ("navigation interrupted by another navigation").
+    page.wait_for_url("**/reviews/")
     page.context.clear_cookies()
 
 
@@ -362,7 +365,7 @@ def test_fix_this_opens_the_painter_with_the_comment_box_painted(page, demo, log
     from django.contrib.auth import get_user_model
 
     from approvals.reviews.models import Comment
-    from studio.lib.uploads import mask_from_box
+    from studio.lib.imaging import mask_from_box
 
     (base_id,) = _generate(page, login)
     base = Variant.objects.get(pk=base_id)

@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from PIL import Image
 from playwright.sync_api import expect
 
-from studio.lib.uploads import MASK_MAX_BYTES, UploadRejected, decode_data_url, validate_mask
+from studio.lib.imaging import MASK_MAX_BYTES, UploadRejected, decode_data_url, validate_mask
 
 pytestmark = [
     pytest.mark.browser,

@@ -149,7 +149,7 @@ def test_keyboard_review_from_the_queue(page, demo, login):
 def test_keyboard_on_the_review_page_approves(page, demo, login):
     (review,) = _submitted_reviews(1)
     login(page, "reviewer", "reviewer-demo-pass")
-    page.goto(demo.url + reverse("approvals:review_detail", args=[review.pk]))
+    page.goto(demo.url + reverse("approvals:review_detail", args=[review.workspace.slug, review.pk]))
     page.keyboard.press("?")
     expect(page.locator("#shortcut-help")).to_be_visible()
     page.keyboard.press("Escape")
@@ -166,7 +166,7 @@ def test_keyboard_on_the_review_page_approves(page, demo, login):
 def test_pinned_comment_drawn_with_the_mouse(page, demo, login):
     (review,) = _submitted_reviews(1)
     login(page, "reviewer", "reviewer-demo-pass")
-    page.goto(demo.url + reverse("approvals:review_detail", args=[review.pk]))
+    page.goto(demo.url + reverse("approvals:review_detail", args=[review.workspace.slug, review.pk]))
     image = page.locator("[data-pin-layer] img")
     expect(image).to_be_visible()
     _drag(page, image, (0.2, 0.3), (0.6, 0.7))
@@ -209,7 +209,7 @@ def test_two_reviewers_decide_at_once(chromium, demo, login):
         "reviewer2", password="reviewer2-pass", first_name="Ria", last_name="Second"
     )
     Membership.objects.create(user=second, workspace=review.workspace, role=Role.BRAND_REVIEWER)
-    url = demo.url + reverse("approvals:review_detail", args=[review.pk])
+    url = demo.url + reverse("approvals:review_detail", args=[review.workspace.slug, review.pk])
     contexts = [chromium.new_context(viewport={"width": 1280, "height": 900}) for _ in range(2)]
     try:
         rob, ria = (c.new_page() for c in contexts)
@@ -245,7 +245,7 @@ def test_two_reviewers_decide_at_once(chromium, demo, login):
 def test_request_changes_carries_a_pinned_comment(page, demo, login):
     (review,) = _submitted_reviews(1)
     login(page, "reviewer", "reviewer-demo-pass")
-    url = demo.url + reverse("approvals:review_detail", args=[review.pk])
+    url = demo.url + reverse("approvals:review_detail", args=[review.workspace.slug, review.pk])
     page.goto(url)
     _drag(page, page.locator("[data-pin-layer] img"), (0.55, 0.1), (0.9, 0.35))
     page.get_by_label("Comment", exact=True).fill("Move the headline out of the sky.")

@@ -12,7 +12,7 @@ from django.urls import reverse
 from PIL import Image
 
 from approvals.reviews.models import Comment
-from studio.lib.uploads import mask_from_box
+from studio.lib.imaging import mask_from_box
 from tests import factories as f
 
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from studio.generation import selectors, services
 from studio.generation.models import GenerationJob, JobStatus, Operation, Variant, VariantStatus
-from studio.lib.uploads import mask_from_box
+from studio.lib.imaging import mask_from_box
 from tests import factories as f
 
 
@@ -273,3 +273,26 @@ def test_variant_page_queries_do_not_grow_with_lineage_depth(
     assert deep == shallow
     page = client.get(reverse("studio:variant", args=[workspace.slug, chain[-1].pk])).content.decode()
     assert all(f"#{v.pk}" in page for v in chain)
+
+
+def test_a_rerun_passes_the_launch_checks_and_reserves_budget(run, base, marketer):
+    """A re-run is built by the same validated builder as a launch: the budget check applies to it."""
+    campaign = base.job.campaign
+    campaign.budget = campaign.spent_cost + campaign.reserved_cost  # nothing left
+    campaign.save(update_fields=["budget"])
+    with pytest.raises(services.BudgetExceeded):
+        services.job_rerun(actor=marketer, job=base.job)
+    assert not GenerationJob.objects.filter(rerun_of=base.job).exists()
+
+
+def test_a_rerun_that_would_no_longer_be_the_same_call_is_refused(run, base, marketer):
+    """When the model's size rules changed, the launch checks plan a different call: refused, not run."""
+    profile = base.job.deployment.profile
+    profile.size_multiple = 64
+    profile.save(update_fields=["size_multiple"])
+    job = GenerationJob.objects.get(pk=base.job_id)
+    job.target_width, job.target_height = 1000, 1000
+    job.save(update_fields=["target_width", "target_height"])
+    with pytest.raises(services.StudioError, match="cannot be repeated exactly"):
+        services.job_rerun(actor=marketer, job=job)
+    assert not GenerationJob.objects.filter(rerun_of=job).exists()

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from studio.generation.models import JobStatus
-from studio.generation.pricing import PriceNotFound, cost_of_usage, estimate_job_cost, price_for
+from studio.generation.pricing import PriceNotFound, estimate_job_cost, price_for
+from studio.lib.pricing import cost_of_usage
 from studio.lib.providers import Usage
 from tests import factories as f
 

@@ -148,19 +148,22 @@ def queued_job(draft, marketer, offline_deployment, django_capture_on_commit_cal
         return launch(marketer, draft, offline_deployment, n=1)
 
 
-def test_retryable_error_retries_then_fails_and_releases_budget(queued_job, monkeypatch, settings):
+def test_retryable_error_retries_then_fails_and_releases_budget(queued_job, settings):
     settings.IMPRIMATUR_PROVIDER_MAX_RETRIES = 2
     provider = FailingProvider(
         ProviderError("The image service is busy.", kind=ErrorKind.RETRYABLE, status_code=429, retry_after=1.5)
     )
-    monkeypatch.setattr("studio.lib.providers.get_provider", lambda deployment, **kw: provider)
+
+    def factory(deployment, **kw):  # the provider factory handed to the pipeline
+        return provider
+
     with pytest.raises(services.JobRetry) as retry:
-        services.job_execute(job_id=queued_job.pk)
+        services.job_execute(job_id=queued_job.pk, provider_factory=factory)
     assert retry.value.countdown >= 1.5
     assert GenerationJob.objects.get(pk=queued_job.pk).status == JobStatus.RETRYING
     with pytest.raises(services.JobRetry):
-        services.job_execute(job_id=queued_job.pk)
-    job = services.job_execute(job_id=queued_job.pk)
+        services.job_execute(job_id=queued_job.pk, provider_factory=factory)
+    job = services.job_execute(job_id=queued_job.pk, provider_factory=factory)
     assert job.status == JobStatus.FAILED
     assert "gave up" in job.error_message
     assert "nothing was charged" in job.error_message
@@ -170,21 +173,20 @@ def test_retryable_error_retries_then_fails_and_releases_budget(queued_job, monk
     assert campaign.spent_cost == 0
 
 
-def test_fatal_error_fails_at_once_with_the_fix(queued_job, monkeypatch):
+def test_fatal_error_fails_at_once_with_the_fix(queued_job):
     provider = FailingProvider(
         ProviderError(
             "The API key in AZURE_OPENAI_KEY was rejected: check the key.", kind=ErrorKind.FATAL, status_code=401
         )
     )
-    monkeypatch.setattr("studio.lib.providers.get_provider", lambda deployment, **kw: provider)
-    job = services.job_execute(job_id=queued_job.pk)
+    job = services.job_execute(job_id=queued_job.pk, provider_factory=lambda deployment, **kw: provider)
     assert job.status == JobStatus.FAILED
     assert "AZURE_OPENAI_KEY" in job.error_message
     assert provider.calls == 1
     assert AuditEvent.objects.filter(action="studio.job.failed").count() == 1
 
 
-def test_provider_safety_block_is_recorded_as_blocked(queued_job, monkeypatch):
+def test_provider_safety_block_is_recorded_as_blocked(queued_job):
     provider = FailingProvider(
         ProviderError(
             "The image service's safety system refused this prompt.",
@@ -194,8 +196,7 @@ def test_provider_safety_block_is_recorded_as_blocked(queued_job, monkeypatch):
             categories=["violence"],
         )
     )
-    monkeypatch.setattr("studio.lib.providers.get_provider", lambda deployment, **kw: provider)
-    job = services.job_execute(job_id=queued_job.pk)
+    job = services.job_execute(job_id=queued_job.pk, provider_factory=lambda deployment, **kw: provider)
     assert job.status == JobStatus.BLOCKED
     assert job.safety_categories == ["violence"]
     assessment = SafetyAssessment.objects.get(job=job, screener="provider")
@@ -204,15 +205,15 @@ def test_provider_safety_block_is_recorded_as_blocked(queued_job, monkeypatch):
 
 
 def test_blocklisted_prompt_is_blocked_before_any_call(
-    marketer, campaign, workspace, offline_deployment, monkeypatch, django_capture_on_commit_callbacks
+    marketer, campaign, workspace, offline_deployment, django_capture_on_commit_callbacks
 ):
     workspace.blocklist_terms = ["rivalcola"]
     workspace.save()
     draft = services.draft_create(actor=marketer, campaign=campaign, title="t", text="Better than RivalCola")
     provider = FailingProvider(AssertionError("must not be called"))
-    monkeypatch.setattr("studio.lib.providers.get_provider", lambda deployment, **kw: provider)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False):
         job = launch(marketer, draft, offline_deployment)
+    services.job_execute(job_id=job.pk, provider_factory=lambda deployment, **kw: provider)
     job.refresh_from_db()
     assert job.status == JobStatus.BLOCKED
     assert "rivalcola" in job.error_message.lower()
@@ -273,16 +274,15 @@ class WrongSizeProvider:
     edit = generate
 
 
-def test_a_real_image_of_another_size_is_kept_and_flagged(queued_job, monkeypatch, workspace, reviewer):
-    monkeypatch.setattr("studio.lib.providers.get_provider", lambda deployment, **kw: WrongSizeProvider())
-    job = services.job_execute(job_id=queued_job.pk)
+def test_a_real_image_of_another_size_is_kept_and_flagged(queued_job, workspace, reviewer):
+    job = services.job_execute(job_id=queued_job.pk, provider_factory=lambda deployment, **kw: WrongSizeProvider())
     assert job.status == JobStatus.SUCCEEDED
     variant = job.variants.get()
     assert (variant.width, variant.height) == (1024, 1024)
     assert variant.size_mismatch is True
     assert "instead of the planned 1216x640" in job.error_message
     # Its rendition is planned from the real size: publishing still reaches the exact target.
-    from studio.lib.sizing import make_rendition
+    from studio.lib.imaging import make_rendition
 
     with variant.image.open("rb") as fh:
         rendition = make_rendition(source=fh.read(), width=1200, height=628)

@@ -69,3 +69,21 @@ def test_s3_storage_is_selected_by_bucket_variable(tmp_path):
         check=False,
     )
     assert result.stdout.split() == ["storages.backends.s3.S3Storage", "imprimatur-assets", "http://127.0.0.1:9000"]
+
+
+def test_filesystem_broker_keeps_its_control_folder_under_the_var_directory(tmp_path):
+    """kombu's default control folder is ./control of whatever directory the process started in; that is
+    how one was once committed at the top of the repository."""
+    var, elsewhere = tmp_path / "var", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))}
+    env.update(
+        {"DJANGO_SETTINGS_MODULE": "studio.settings.local", "IMPRIMATUR_VAR_DIR": str(var), "PYTHONPATH": str(ROOT)}
+    )
+    code = "import django; django.setup(); from studio.celery import app; app.send_task('imprimatur.noop')"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (elsewhere / "control").exists()
+    assert [p.name for p in (var / "broker" / "control").iterdir()] == ["celery.exchange"]

@@ -7,11 +7,13 @@ accepted size, one image, the lowest quality) and says what went wrong in terms 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx2
 
-from studio.lib.providers.base import GenerationRequest, ProviderError
+from studio.lib.providers import get_provider
+from studio.lib.providers.base import GenerationRequest, ImageProvider, ProviderError
 from studio.lib.sizing import SizeError, smallest_size
 
 TEST_PROMPT = "A plain test card: one teal circle centred on a white background. No text."
@@ -26,9 +28,15 @@ class ConnectionReport:
     message: str
 
 
-def deployment_test_connection(*, deployment, http_client: httpx2.Client | None = None) -> ConnectionReport:
-    from studio.lib.providers import get_provider
+def deployment_test_connection(
+    *,
+    deployment,
+    http_client: httpx2.Client | None = None,
+    provider_factory: Callable[..., ImageProvider] = get_provider,
+) -> ConnectionReport:
+    """One cheap real call to ``deployment``; never raises for what an admin can fix (the report says it).
 
+    Needs no database: ``deployment`` is read by attribute (a saved or unsaved ``Deployment``)."""
     profile = deployment.profile
     try:
         width, height = smallest_size(profile)
@@ -41,7 +49,7 @@ def deployment_test_connection(*, deployment, http_client: httpx2.Client | None 
     request = GenerationRequest(prompt=TEST_PROMPT, size=size, n=1, quality=quality, output_format=output_format)
     started = time.monotonic()
     try:
-        result = get_provider(deployment, http_client=http_client).generate(request)
+        result = provider_factory(deployment, http_client=http_client).generate(request)
     except ProviderError as exc:
         return ConnectionReport(
             ok=False,

@@ -29,6 +29,7 @@ import httpx2
 import openai
 from django.conf import settings
 
+from studio.lib.imaging.formats import OCTET_STREAM, PNG, STORED, sniff
 from studio.lib.providers.base import EditRequest, ErrorKind, GenerationRequest, ProviderError, ProviderResult
 from studio.lib.providers.errors import CallContext, map_sdk_exception
 from studio.lib.providers.parsing import parse_images_response, request_id_from
@@ -60,20 +61,10 @@ def shared_http_client() -> httpx2.Client:
         return _shared_client
 
 
-def _mime(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "application/octet-stream"
-
-
 def _file(name: str, data: bytes) -> tuple[str, bytes, str]:
-    mime = _mime(data)
-    extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(mime, "bin")
-    return (f"{name}.{extension}", data, mime)
+    """A multipart file named and typed by its content (the image API rejects a mislabelled one)."""
+    fmt = sniff(data, STORED)
+    return (f"{name}.{fmt.extension}", data, fmt.mime) if fmt else (f"{name}.bin", data, OCTET_STREAM)
 
 
 class HostedImagesProvider(abc.ABC):
@@ -189,7 +180,7 @@ class HostedImagesProvider(abc.ABC):
                     kind=ErrorKind.FATAL,
                     code="mask_unsupported",
                 )
-            params["mask"] = ("mask.png", request.mask, "image/png")
+            params["mask"] = ("mask.png", request.mask, PNG.mime)
         if request.markup is not None:
             if request.mask is not None:
                 raise ProviderError(
@@ -201,7 +192,7 @@ class HostedImagesProvider(abc.ABC):
                     kind=ErrorKind.FATAL,
                     code="markup_unsupported",
                 )
-            params["markup"] = ("markup.png", request.markup, "image/png")
+            params["markup"] = ("markup.png", request.markup, PNG.mime)
         # input_fidelity is a tuning hint only some models know (never gpt-image-2): omit it elsewhere.
         if request.input_fidelity and self.profile.supports_input_fidelity:
             params["input_fidelity"] = request.input_fidelity

@@ -16,9 +16,9 @@ from typing import Any
 from django.conf import settings
 from PIL import Image
 
+from studio.lib.imaging.formats import STORED, by_pillow
 from studio.lib.providers.base import ErrorKind, GeneratedImage, ProviderError, Usage
 
-IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
 REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "x-ms-request-id")
 
 
@@ -72,7 +72,7 @@ def image_info(data: bytes) -> tuple[int, int, str]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
                 width, height = img.size
-                fmt = IMAGE_FORMATS.get(img.format or "")
+                fmt = by_pillow(img.format, STORED)
                 if width * height > limit:
                     raise ProviderError(
                         f"The service sent an image of {width}x{height} pixels, more than the {limit:,} we accept.",
@@ -94,7 +94,7 @@ def image_info(data: bytes) -> tuple[int, int, str]:
             kind=ErrorKind.MALFORMED,
             code="unsupported_format",
         )
-    return width, height, fmt
+    return width, height, fmt.name
 
 
 def decode_image(b64: Any) -> GeneratedImage:

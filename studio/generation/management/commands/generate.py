@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from studio.core.errors import Refusal, refusal_message
 from studio.core.models import Membership, Role, Workspace
 from studio.generation import services
 from studio.generation.forms import parse_size
@@ -78,11 +79,9 @@ class Command(BaseCommand):
                     # --wait runs the job here; a worker must not run (and pay for) it a second time.
                     enqueue=not opts["wait"],
                 )
-        except services.StudioError as exc:
-            details = "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())
-            raise CommandError(exc.message + (f" ({details})" if details else "")) from exc
-        except PermissionDenied as exc:
-            raise CommandError(str(exc)) from exc
+        except (Refusal, PermissionDenied) as exc:
+            details = "; ".join(f"{k}: {v}" for k, v in getattr(exc, "field_errors", {}).items())
+            raise CommandError(refusal_message(exc) + (f" ({details})" if details else "")) from exc
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
 

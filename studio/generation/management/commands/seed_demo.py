@@ -10,7 +10,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from studio.core.models import Membership, Role, Workspace
+from studio.generation.catalog import catalog_sync
 from studio.generation.models import Campaign, CampaignFormat, CapabilityProfile, Deployment, PromptTemplate
+from studio.safety.rulepacks import rules_sync
 
 DEMO_USERS = [
     ("marketer", "Mia Marketer", Role.MARKETER, False),
@@ -65,9 +67,6 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, url: str, quiet: bool, **options):
-        from studio.generation.catalog import catalog_sync
-        from studio.safety.rulepacks import rules_sync
-
         catalog_sync()
         rules_sync()
         workspace, _ = Workspace.objects.get_or_create(

@@ -1,0 +1,52 @@
+"""Publishing's Celery task: take ids, re-fetch, return early when the work is done, call one service.
+A refusal becomes an in-app notice (which the progress page shows) instead of a retry loop."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from approvals.publishing import selectors, services
+from approvals.reviews.errors import REFUSED
+from approvals.reviews.services import notification_send
+from studio.core.errors import refusal_message
+from studio.generation.models import CampaignFormat, Variant
+
+
+def progress_url(*, variant: Variant, format_id: int) -> str:
+    return reverse(
+        "publishing:publication_progress",
+        kwargs={"slug": variant.workspace.slug, "variant_id": variant.pk, "format_id": format_id},
+    )
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=300,
+    time_limit=360,
+    # The name from before publishing had its own app: messages already queued must still find it.
+    name="approvals.tasks.publication_render",
+)
+def publication_render(variant_id: int, format_id: int, actor_id: int) -> int | None:
+    """Render and record one publication. Idempotent: a redelivered message finds the publication."""
+    existing = selectors.publication_for(variant=variant_id, target_format=format_id)
+    if existing is not None:
+        return existing.pk
+    variant = Variant.objects.select_related("workspace", "draft").filter(pk=variant_id).first()
+    target_format = CampaignFormat.objects.filter(pk=format_id).first()
+    actor = get_user_model().objects.filter(pk=actor_id).first()
+    if variant is None or target_format is None or actor is None:
+        return None
+    try:
+        return services.publication_create(actor=actor, variant=variant, target_format=target_format).pk
+    except REFUSED as exc:
+        notification_send(
+            user=actor,
+            workspace=variant.workspace,
+            kind=selectors.FAILED_KIND,
+            text=f"Publishing {variant.draft.title} as {target_format.name} failed: {refusal_message(exc)}",
+            url=progress_url(variant=variant, format_id=format_id),
+        )
+        return None

@@ -1,0 +1,196 @@
+"""One review: its page, a decision on a stage, comments on the image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from approvals.reviews import selectors, services
+from approvals.reviews.errors import REFUSED, refusal_status
+from approvals.reviews.extensions import review_context
+from approvals.reviews.forms import CommentForm, DecisionForm
+from approvals.reviews.models import DecisionOutcome, Review, ReviewStage, StageStatus
+from approvals.reviews.selectors import can_decide_kind  # TEMP until studio.core.permissions has it
+from approvals.reviews.views._common import HtmxHttpRequest, variant_url
+from studio.core.errors import refusal_message
+from studio.core.models import Role
+from studio.core.permissions import has_role, workspace_for_user
+from studio.safety.selectors import safety_panel_context
+
+
+def review_url(review: Review) -> str:
+    return reverse("approvals:review_detail", kwargs={"slug": review.workspace.slug, "pk": review.pk})
+
+
+def _actionable_stage(review: Review, user) -> ReviewStage | None:
+    """The pending stage this user could decide now (the view only offers it; the service decides)."""
+    if not review.is_open:
+        return None
+    for stage in review.stages.all():
+        if stage.status == StageStatus.PENDING and can_decide_kind(user, review.workspace, stage.kind):
+            return stage
+    return None
+
+
+def _review_context(
+    request: HtmxHttpRequest,
+    review: Review,
+    *,
+    decision_form: DecisionForm | None = None,
+    comment_form: CommentForm | None = None,
+    decision_error: str = "",
+) -> dict[str, Any]:
+    variant = review.variant
+    comments = selectors.comments_for(variant=variant)
+    stage = _actionable_stage(review, request.user)
+    initial_outcome = request.GET.get("outcome", "")
+    if initial_outcome not in DecisionOutcome.values:
+        initial_outcome = ""
+    if decision_form is None and stage is not None:
+        decision_form = DecisionForm(
+            comments=comments, initial={"expected_sha256": review.variant_sha256, "outcome": initial_outcome or None}
+        )
+    parents = list(variant.parents.select_related("created_by").order_by("pk"))
+    latest = variant.reviews.order_by("-submitted_at", "-pk").values_list("pk", flat=True).first()
+    # The in-image copy this locale's image should carry, so the reviewer can check it against the pixels.
+    locale_copy = variant.job.draft_version.locale_copy if variant.locale and variant.job.draft_version_id else {}
+    expected_copy = locale_copy.get(variant.locale, "") if isinstance(locale_copy, dict) else ""
+    return {
+        "review": review,
+        "variant": variant,
+        "workspace": review.workspace,
+        "job": variant.job,
+        "stages": list(review.stages.all()),
+        "stage": stage,
+        "decision_form": decision_form,
+        "decision_error": decision_error,
+        "focus_note": initial_outcome in (DecisionOutcome.REQUEST_CHANGES, DecisionOutcome.REJECT),
+        "comments": comments,
+        "pins": [c for c in comments if c.x is not None],
+        # "Fix this" on a pinned comment opens the studio's edit form: only for people who may make versions.
+        "can_fix": has_role(request.user, review.workspace, Role.MARKETER),
+        "expected_copy": str(expected_copy),
+        "comment_form": comment_form or CommentForm(),
+        "parents": parents,
+        "previous": parents[0] if parents else None,
+        "is_latest_review": latest == review.pk,
+        "variant_url": variant_url(variant),
+        "now": timezone.now(),
+        **safety_panel_context(variant=variant),
+        # Sections of the layers above (publishing's "Publish" panel), registered in their ready().
+        **review_context(request, review),
+    }
+
+
+def _review_get(request: HtmxHttpRequest, slug: str, pk: int) -> Review:
+    workspace = workspace_for_user(request.user, slug)
+    return selectors.review_for_user(user=request.user, workspace=workspace, pk=pk)
+
+
+@login_required
+@require_GET
+def review_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = _review_get(request, slug, pk)
+    return render(request, "approvals/review_detail.html", _review_context(request, review))
+
+
+@login_required
+@require_POST
+def review_decide(request: HtmxHttpRequest, slug: str, pk: int, stage_pk: int) -> HttpResponse:
+    review = _review_get(request, slug, pk)
+    stage = selectors.stage_for_review(review=review, pk=stage_pk)
+    comments = selectors.comments_for(variant=review.variant)
+    form = DecisionForm(request.POST, comments=comments)
+    status = 422
+    error = ""
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            decision = services.review_decide(
+                actor=request.user,
+                stage=stage,
+                outcome=data["outcome"],
+                note=data["note"],
+                expected_sha256=data["expected_sha256"],
+                comment_ids=data["comment_ids"],
+            )
+        except REFUSED as exc:  # 409 someone decided first / the image changed, 403 not yours, 422 input
+            error, status = refusal_message(exc), refusal_status(exc)
+        else:
+            messages.success(
+                request,
+                f"{decision.get_outcome_display()}: {review.variant.draft.title} (variant #{review.variant_id}).",
+            )
+            url = reverse("approvals:queue")
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    else:
+        error = "Please check the decision: " + " ".join(e for errs in form.errors.values() for e in errs)
+    # Re-read so the page shows the state that refused the decision (e.g. who decided first).
+    review = selectors.review_for_user(user=request.user, workspace=review.workspace, pk=pk)
+    keep_form = form if status == 422 else None
+    context = _review_context(request, review, decision_form=keep_form, decision_error=error)
+    template = "approvals/review_detail.html#decision-panel" if request.htmx else "approvals/review_detail.html"
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_POST
+def comment_add(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = _review_get(request, slug, pk)
+    form = CommentForm(request.POST)
+    error = ""
+    if form.is_valid():
+        parent = None
+        if form.cleaned_data.get("parent"):
+            parent = review.variant.comments.filter(pk=form.cleaned_data["parent"]).first()
+            if parent is None:
+                error = "The comment you replied to is gone."
+        if not error:
+            try:
+                services.comment_add(
+                    actor=request.user,
+                    variant=review.variant,
+                    text=form.cleaned_data["text"],
+                    box=form.box,
+                    parent=parent,
+                )
+            except REFUSED as exc:
+                error = refusal_message(exc)
+    else:
+        error = " ".join(e for errs in form.errors.values() for e in errs)
+    if error:
+        if request.htmx:
+            context = _review_context(request, review, comment_form=form)
+            context["comment_error"] = error
+            return render(request, "approvals/review_detail.html#comments", context, status=422)
+        messages.error(request, error)
+    if request.htmx:
+        return render(request, "approvals/review_detail.html#comments", _review_context(request, review))
+    return redirect(review_url(review) + "#comments")
+
+
+@login_required
+@require_POST
+def comment_resolve(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    comment = selectors.comment_for_user(user=request.user, workspace=workspace, pk=pk)
+    try:
+        services.comment_resolve(actor=request.user, comment=comment)
+    except REFUSED as exc:
+        messages.error(request, refusal_message(exc))
+    back = request.POST.get("review")
+    review = selectors.latest_review_for(variant=comment.variant, pk=int(back) if back and back.isdigit() else None)
+    if review is None:
+        return redirect(variant_url(comment.variant))
+    if request.htmx:
+        review = selectors.review_for_user(user=request.user, workspace=workspace, pk=review.pk)
+        return render(request, "approvals/review_detail.html#comments", _review_context(request, review))
+    return redirect(review_url(review) + "#comments")

@@ -1,0 +1,292 @@
+"""Running a job (called from the Celery task; safe to run twice).
+
+``job_execute`` runs in four steps along its seams: **claim** (screen the prompt, then lock the job and
+mark it running, unless another delivery finished it), **call** (the image service, outside any
+transaction), **store** (files first, outside the lock; then the variants, under it) and **record**
+(settle the cost, mark the job done, audit, tell the layers above, enqueue the image screenings). The
+provider factory is an argument, so tests hand in a fake provider instead of patching an import site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from studio.generation import events, screening, tasks
+from studio.generation.errors import JobRetry
+from studio.generation.models import GenerationJob, JobStatus, Variant, VariantStatus
+from studio.generation.pricing import PriceNotFound, price_for
+from studio.generation.services.budget import budget_settle
+from studio.generation.services.failures import job_provider_failed, job_screen_prompt
+from studio.generation.services.storage import image_store, thumbnail_make
+from studio.generation.signals import variant_superseded
+from studio.lib.pricing import cost_of_usage
+from studio.lib.providers import (
+    EditRequest,
+    ErrorKind,
+    GeneratedImage,
+    GenerationRequest,
+    ImageProvider,
+    ProviderError,
+    ProviderResult,
+    get_provider,
+)
+from studio.lib.providers.retry import backoff_seconds
+from studio.lib.sizing import check_returned_size, plan_size
+from studio.safety.tasks import backoff_seconds as safety_backoff
+
+ProviderFactory = Callable[[Any], ImageProvider]
+
+_JOB_RELATED = ("deployment__profile", "workspace", "draft_version__draft")
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """One returned image after its files are written: what the variant row will point at."""
+
+    index: int
+    image: GeneratedImage
+    sha256: str
+    path: str
+    thumbnail: str
+
+
+def job_execute(*, job_id: int, provider_factory: ProviderFactory = get_provider) -> GenerationJob:
+    """Run one job to completion. Idempotent: a redelivered or repeated run of a finished job does
+    nothing, and variants plus cost are written once, in one transaction, under the job's row lock."""
+    job = GenerationJob.objects.select_related(*_JOB_RELATED).get(pk=job_id)
+    if job.is_terminal:
+        return job
+    outcome = job_screen_prompt(job)
+    if outcome != "ok":
+        if outcome == "pending":
+            raise JobRetry(countdown=backoff_seconds(max(job.attempts, 1), None), reason="safety check pending")
+        return GenerationJob.objects.get(pk=job_id)
+
+    job, claimed = _job_claim(job_id)
+    if not claimed:
+        return job
+    try:
+        result, latency_ms, price = _job_call(job, provider_factory)
+    except ProviderError as exc:
+        return job_provider_failed(job_id=job_id, error=exc)
+    stored = _images_store(job, result)
+    return _job_record(
+        job_id=job_id, result=result, stored=stored, actual=cost_of_usage(result.usage, price), latency_ms=latency_ms
+    )
+
+
+# --- claim ----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _job_claim(job_id: int) -> tuple[GenerationJob, bool]:
+    """Lock the job and mark it running; ``False`` when another delivery already finished it."""
+    job = GenerationJob.objects.select_for_update(of=("self",)).select_related(*_JOB_RELATED).get(pk=job_id)
+    if job.is_terminal:
+        return job, False
+    job.status = JobStatus.RUNNING
+    job.attempts += 1
+    job.progress = 30
+    job.started_at = job.started_at or timezone.now()
+    job.error_message = ""
+    job.save(update_fields=["status", "attempts", "progress", "started_at", "error_message"])
+    return job, True
+
+
+# --- call -----------------------------------------------------------------------------------------------
+
+
+def _provider_request(job: GenerationJob) -> tuple[str, GenerationRequest | EditRequest]:
+    params = job.params
+    common = {
+        "prompt": job.prompt,
+        "size": params["size"],
+        "n": job.n,
+        "quality": params.get("quality", "auto"),
+        "output_format": params.get("output_format", "png"),
+        "background": params.get("background", ""),
+        "seed": int(str(job.idempotency_key.int)[:9]),
+        "extra_body": params.get("extra_body", {}),
+        "idempotency_key": str(job.idempotency_key),
+    }
+    if job.base_variant_id is None:
+        return "generate", GenerationRequest(
+            **common, safety_identifier=hashlib.sha256(f"imprimatur:{job.created_by_id}".encode()).hexdigest()[:32]
+        )
+    images = [job.base_variant.image.open("rb").read()]
+    images += [ref.image.open("rb").read() for ref in job.reference_variants.order_by("pk")]
+    images += [default_storage.open(path, "rb").read() for path in job.reference_uploads]
+    mask = job.mask.open("rb").read() if job.mask else None
+    return "edit", EditRequest(**common, images=images, mask=mask)
+
+
+def _job_call(job: GenerationJob, provider_factory: ProviderFactory) -> tuple[ProviderResult, int, Any]:
+    """The price table first (no price, no call), then one call to the image service. Raises
+    ``ProviderError`` for every failure, so the caller has one place that decides retry or give up."""
+    try:
+        price = price_for(model_name=job.deployment.profile.name, provider=job.deployment.provider)
+    except PriceNotFound as exc:
+        raise ProviderError(
+            f"No price table applies to {job.deployment.profile.name}: ask an admin to add one before generating.",
+            kind=ErrorKind.FATAL,
+            code="no_price",
+        ) from exc
+    kind, provider_request = _provider_request(job)
+    provider = provider_factory(job.deployment)
+    started = time.monotonic()
+    result = provider.generate(provider_request) if kind == "generate" else provider.edit(provider_request)
+    return result, int((time.monotonic() - started) * 1000), price
+
+
+# --- store ----------------------------------------------------------------------------------------------
+
+
+def _images_store(job: GenerationJob, result: ProviderResult) -> list[StoredImage]:
+    """Decode, hash, thumbnail and store before taking the lock: slow work outside the transaction."""
+    stored = []
+    for index, image in enumerate(result.images):
+        sha = hashlib.sha256(image.data).hexdigest()
+        path = image_store(job.workspace.slug, "variants", sha, image.format, image.data)
+        thumb = image_store(job.workspace.slug, "thumbs", sha, "webp", thumbnail_make(image.data))
+        stored.append(StoredImage(index=index, image=image, sha256=sha, path=path, thumbnail=thumb))
+    return stored
+
+
+def _variants_create(job: GenerationJob, stored: list[StoredImage]) -> list[Variant]:
+    """One variant per stored image (born "safety check pending"), with its parents and its evidence."""
+    plan = plan_size(target_width=job.target_width, target_height=job.target_height, profile=job.deployment.profile)
+    parent_ids = (
+        [job.base_variant_id, *job.reference_variants.values_list("pk", flat=True)] if job.base_variant_id else []
+    )
+    variants = []
+    for item in stored:
+        image = item.image
+        mismatch = check_returned_size(plan, image.width, image.height)
+        variant = Variant(
+            workspace=job.workspace,
+            job=job,
+            draft=job.draft_version.draft,
+            index=item.index,
+            operation=job.operation,
+            locale=job.locale,
+            created_by=job.created_by,
+            width=image.width,
+            height=image.height,
+            sha256=item.sha256,
+            format=image.format,
+            size_mismatch=mismatch is not None,
+            filter_results=image.filter_results,
+            status=VariantStatus.SAFETY_PENDING,
+        )
+        variant.image.name = item.path
+        variant.thumbnail.name = item.thumbnail
+        variant.save()
+        if parent_ids:
+            variant.parents.add(*parent_ids)
+        events.variant_created(variant=variant, job=job, mismatch=mismatch)
+        if image.filter_results:
+            screening.provider_filters_record(
+                workspace=job.workspace,
+                job=job,
+                variant=variant,
+                stage="provider_output",
+                filter_results=image.filter_results,
+            )
+        variants.append(variant)
+    return variants
+
+
+# --- record ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _job_record(
+    *, job_id: int, result: ProviderResult, stored: list[StoredImage], actual: Decimal, latency_ms: int
+) -> GenerationJob:
+    job = (
+        GenerationJob.objects.select_for_update(of=("self",))
+        .select_related("workspace", "draft_version__draft")
+        .get(pk=job_id)
+    )
+    if job.is_terminal:  # another delivery finished first: keep its variants and cost
+        return job
+    budget_settle(job=job, actual=actual)
+    variants = _variants_create(job, stored)
+    if result.prompt_filter_results:
+        screening.provider_filters_record(
+            workspace=job.workspace, job=job, stage="provider_prompt", filter_results=result.prompt_filter_results
+        )
+    job.status = JobStatus.SUCCEEDED
+    job.progress = 100
+    job.usage = result.usage.as_dict()
+    job.actual_cost = actual
+    job.provider_request_id = result.request_id[:200]
+    job.latency_ms = result.latency_ms or latency_ms
+    job.finished_at = timezone.now()
+    mismatches = [v for v in variants if v.size_mismatch]
+    if mismatches:
+        job.error_message = (
+            f"The service returned {mismatches[0].size} instead of the planned "
+            f"{job.planned_size}; the image is kept and its rendition is planned from its "
+            "real size."
+        )
+    job.save(
+        update_fields=[
+            "status",
+            "progress",
+            "usage",
+            "actual_cost",
+            "provider_request_id",
+            "latency_ms",
+            "finished_at",
+            "reserved_cost",
+            "error_message",
+        ]
+    )
+    events.job_succeeded(job=job, variants=variants, actual=actual)
+    if job.base_variant_id:
+        # A newer version of the base now exists: whatever reviews it (the approvals app) closes.
+        variant_superseded.send(sender=Variant, variant=job.base_variant, actor=job.created_by)
+    variant_ids = [v.pk for v in variants]
+    transaction.on_commit(lambda: _screens_enqueue(variant_ids))
+    return job
+
+
+def _screens_enqueue(variant_ids: list[int]) -> None:
+    for pk in variant_ids:
+        tasks.safety_retry_pending_variant.delay(pk)
+
+
+# --- in this process (the CLI) -------------------------------------------------------------------------
+
+
+def job_run_inline(
+    *, job_id: int, sleep: Callable[[float], None] = time.sleep, provider_factory: ProviderFactory = get_provider
+) -> GenerationJob:
+    """Run a job in this process with the same retries the worker applies (used by the CLI)."""
+    while True:
+        try:
+            return job_execute(job_id=job_id, provider_factory=provider_factory)
+        except JobRetry as retry:
+            sleep(retry.countdown)
+
+
+def variant_screen_inline(
+    *, variant_id: int, sleep: Callable[[float], None] = time.sleep, attempts: int = 6
+) -> Variant:
+    """Screen a variant in this process with bounded retries (CLI); leaves it pending if never answered."""
+    for attempt in range(attempts):
+        result = screening.variant_rescreen(variant_id=variant_id)
+        if result is None or not result.pending:
+            break
+        sleep(min(safety_backoff(attempt), 30))
+    return Variant.objects.get(pk=variant_id)

@@ -1,0 +1,144 @@
+"""A variant's page and what starts from it: edits (with a mask and references, or from a "Fix this"
+comment) and localised versions. Review state on the page comes from the apps above through
+``studio.generation.extensions``."""
+
+from __future__ import annotations
+
+import base64
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from studio.core.permissions import workspace_for_user
+from studio.generation import extensions, selectors, services
+from studio.generation.forms import EditForm
+from studio.generation.models import Variant
+from studio.generation.views.common import REFUSED, refusal_words, role_context
+from studio.lib.imaging import (
+    MASK_MAX_BYTES,
+    UploadRejected,
+    decode_data_url,
+    mask_from_box,
+    validate_mask,
+    validate_uploaded_file,
+)
+from studio.safety.selectors import safety_panel_context
+
+
+@login_required
+@require_GET
+def variant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    variant = selectors.variant_get(workspace=workspace, pk=pk)
+    edit_form = None
+    fix_comment = extensions.fix_comment_lookup(variant, request.GET.get("fix_comment"))
+    if fix_comment is not None:
+        edit_form = EditForm(
+            workspace=workspace,
+            exclude_variant=variant,
+            initial={"instruction": fix_comment.text, "mask": _fix_comment_mask(variant, fix_comment)},
+        )
+    return render(
+        request,
+        "studio/variant.html",
+        _variant_context(request, workspace, variant, edit_form=edit_form, fix_comment=fix_comment),
+    )
+
+
+def _fix_comment_mask(variant: Variant, comment) -> str:
+    """The comment's box as the painter's initial mask (a PNG data URL), or "" when the box cannot be
+    a mask (it covers the whole image: then the instruction alone is the edit)."""
+    try:
+        box = (comment.x, comment.y, comment.w, comment.h)
+        png = mask_from_box(width=variant.width, height=variant.height, box=box)
+    except UploadRejected:
+        return ""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _variant_context(request, workspace, variant: Variant, *, edit_form=None, edit_error="", fix_comment=None) -> dict:
+    """The variant page. Review state (``open_review``, ``approved_review``, ``publications``) comes from
+    the apps above through ``extensions.variant_context``; without them the page shows none."""
+    edit_form = edit_form or EditForm(workspace=workspace, exclude_variant=variant)
+    initial_mask = edit_form["mask"].value() or ""
+    return {
+        **role_context(request.user, workspace),
+        **safety_panel_context(variant=variant, verdict=variant.safety_verdict),
+        "variant": variant,
+        "job": variant.job,
+        "lineage": selectors.variant_lineage(variant=variant),
+        "children": variant.children.order_by("pk"),
+        "edit_form": edit_form,
+        # A mask painted before a refused submit, or pre-filled from a "Fix this" comment: the painter
+        # starts from it and its section opens, so nothing the marketer marked is lost.
+        "initial_mask": initial_mask,
+        "fix_comment": fix_comment,
+        "localisable_locales": [loc for loc in (variant.job.draft_version.locale_copy or {}) if loc != variant.locale],
+        "edit_error": edit_error,
+        "open_review": None,
+        "approved_review": None,
+        "publications": [],
+        "hosted_screeners": bool(workspace.safety_screeners),
+        **extensions.variant_context(request, variant),
+    }
+
+
+@login_required
+@require_POST
+def variant_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Instruction edit, optionally with a painted mask and reference images. The mask and uploads are
+    checked by content (size, format, bombs) before anything is stored or sent."""
+    workspace = workspace_for_user(request.user, slug)
+    variant = selectors.variant_get(workspace=workspace, pk=pk)
+    form = EditForm(request.POST, request.FILES, workspace=workspace, exclude_variant=variant)
+    error = ""
+    if form.is_valid():
+        try:
+            mask_png = None
+            if form.cleaned_data["mask"]:
+                mask_png = validate_mask(
+                    decode_data_url(form.cleaned_data["mask"], max_bytes=MASK_MAX_BYTES),
+                    width=variant.width,
+                    height=variant.height,
+                )
+            uploads = [validate_uploaded_file(upload).data for upload in form.cleaned_data["reference_files"]]
+            job = services.variant_edit(
+                actor=request.user,
+                variant=variant,
+                instruction=form.cleaned_data["instruction"],
+                mask_png=mask_png,
+                references=list(form.cleaned_data["reference_variants"]),
+                reference_uploads=uploads,
+            )
+        except REFUSED as exc:
+            error = refusal_words(exc, with_fields=True)
+        else:
+            url = reverse("studio:draft", kwargs={"slug": workspace.slug, "pk": variant.draft_id}) + f"#job-{job.pk}"
+            messages.success(request, "Edit started: the new version will appear below with its parent.")
+            if request.htmx:
+                return HttpResponseClientRedirect(url)
+            return redirect(url)
+    else:
+        error = "Please fix the highlighted fields."
+    context = _variant_context(request, workspace, variant, edit_form=form, edit_error=error)
+    return render(request, "studio/variant.html", context, status=422)
+
+
+@login_required
+@require_POST
+def variant_localise(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    workspace = workspace_for_user(request.user, slug)
+    variant = selectors.variant_get(workspace=workspace, pk=pk)
+    locales = [loc for loc in request.POST.getlist("locales") if loc]
+    try:
+        jobs = services.variant_localise(actor=request.user, variant=variant, locales=locales)
+    except REFUSED as exc:
+        messages.error(request, refusal_words(exc))
+        return redirect("studio:variant", slug=workspace.slug, pk=variant.pk)
+    messages.success(request, f"Started {len(jobs)} localised version{'s' if len(jobs) != 1 else ''}.")
+    return redirect("studio:draft", slug=workspace.slug, pk=variant.draft_id)

@@ -1,0 +1,83 @@
+"""Publishing: exact pixels, bound to the approved content, idempotent, audited with the URL."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from approvals.publishing import services
+from approvals.publishing.models import Publication
+from approvals.reviews import services as review_services
+from approvals.reviews.models import StageKind
+from studio.core.models import AuditEvent
+from studio.core.permissions import RoleRequired
+from studio.generation.models import VariantStatus
+from tests import factories as f
+from tests.approvals.factories_reviews import variant_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def approved(workspace, marketer, reviewer, campaign):
+    variant = variant_for(workspace, creator=marketer, campaign=campaign, width=640, height=480)
+    review = review_services.variant_submit(actor=marketer, variant=variant)
+    review_services.review_decide(
+        actor=reviewer, stage=review.stages.get(kind=StageKind.BRAND), outcome="approve", expected_sha256=variant.sha256
+    )
+    variant.refresh_from_db()
+    return variant
+
+
+def test_publication_at_exact_size(approved, marketer, ad_format, workspace):
+    publication = services.publication_create(actor=marketer, variant=approved, target_format=ad_format)
+    with default_storage.open(publication.file.name, "rb") as handle:
+        data = handle.read()
+    with Image.open(default_storage.open(publication.file.name, "rb")) as image:
+        assert image.size == (1200, 628)
+    assert publication.sha256 == hashlib.sha256(data).hexdigest()
+    assert publication.source_sha256 == approved.sha256
+    approved.refresh_from_db()
+    assert approved.status == VariantStatus.PUBLISHED
+    event = AuditEvent.objects.filter(workspace=workspace).order_by("-seq").first()
+    assert event.action == "approvals.publication.created"
+    assert event.data["url"] == default_storage.url(publication.file.name)
+    assert event.data["size"] == "1200x628"
+
+
+def test_publication_is_idempotent_per_format(approved, marketer, ad_format, campaign):
+    first = services.publication_create(actor=marketer, variant=approved, target_format=ad_format)
+    again = services.publication_create(actor=marketer, variant=approved, target_format=ad_format)
+    assert first.pk == again.pk
+    square = f.CampaignFormatFactory(campaign=campaign, name="Square", width=1080, height=1080)
+    other = services.publication_create(actor=marketer, variant=approved, target_format=square)
+    assert (other.width, other.height) == (1080, 1080)
+    assert Publication.objects.count() == 2
+
+
+def test_unapproved_variant_cannot_be_published(workspace, marketer, campaign, ad_format):
+    variant = variant_for(workspace, creator=marketer, campaign=campaign)
+    with pytest.raises(services.NotPublishable, match="Only approved"):
+        services.publication_create(actor=marketer, variant=variant, target_format=ad_format)
+
+
+def test_content_changed_after_approval_cannot_be_published(approved, marketer, ad_format):
+    type(approved).objects.filter(pk=approved.pk).update(sha256="f" * 64)
+    approved.refresh_from_db()
+    with pytest.raises(services.NotPublishable, match="changed after it was approved"):
+        services.publication_create(actor=marketer, variant=approved, target_format=ad_format)
+    assert not Publication.objects.exists()
+
+
+def test_format_of_another_campaign_refused(approved, marketer, workspace):
+    other = f.CampaignFormatFactory(campaign=f.CampaignFactory(workspace=workspace))
+    with pytest.raises(services.NotPublishable, match="campaign"):
+        services.publication_create(actor=marketer, variant=approved, target_format=other)
+
+
+def test_compliance_auditors_do_not_publish(approved, compliance, ad_format):
+    with pytest.raises(RoleRequired):
+        services.publication_create(actor=compliance, variant=approved, target_format=ad_format)
