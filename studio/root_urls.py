@@ -20,12 +20,18 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("approvals.reviews.urls")),
     path("", include("approvals.publishing.urls")),
-    path("compliance/", include("approvals.compliance.urls")),
+    path("", include("approvals.compliance.urls")),  # /compliance/ and /w/<slug>/compliance/
     path("", include("studio.generation.urls")),
 ]
 
-if settings.DEBUG or not settings.AWS_STORAGE_BUCKET_NAME:
+if not settings.AWS_STORAGE_BUCKET_NAME:
+    from pathlib import Path
+
     from django.views.static import serve
 
-    # Local-file storage only: in production media comes from object storage.
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+    def published_media(request, path: str):
+        """Local-file storage only: published renditions are public by design. Variants, thumbnails,
+        masks and references have no public route: the studio serves them to members only."""
+        return serve(request, path, document_root=Path(settings.MEDIA_ROOT) / "published")
+
+    urlpatterns += [path("media/published/<path:path>", published_media)]

@@ -47,6 +47,17 @@ def _media_in_tmp(request, settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache(request):
+    """The local-memory cache outlives a test (and user ids repeat after rollbacks): start each unit test
+    with no counters left by another (e.g. the 404-probe counts of studio.security_middleware)."""
+    if _is_real(request):
+        return
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_network(request, monkeypatch):
     """Unit tests must not reach any host but loopback; integration and browser tests may."""
     if _is_real(request):

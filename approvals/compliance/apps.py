@@ -6,3 +6,6 @@ class ComplianceConfig(AppConfig):
     label = "compliance"
     verbose_name = "Compliance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from approvals.compliance import events  # noqa: F401 - registers the compliance event types

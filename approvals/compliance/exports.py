@@ -3,6 +3,10 @@
 The log can hold millions of events, so exports never materialise it: rows come from a database
 iterator in chunks and leave as text as soon as they are formatted, so memory stays flat whatever the
 size. Each row carries ``prev_hash`` and ``hash``: an auditor can re-check the chain from the file alone.
+
+Rows keep the machine names (action, subject type) exactly as stored, and end with the ``sentence`` the
+compliance log shows, so a reader of the file needs no decoder ring. The subject labels the sentence
+needs come from the same streaming query (``subjects.subject_info``), never one query per row.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from django.db.models import Q, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from approvals.compliance.log import event_sentence
+from approvals.compliance.subjects import subject_info, subject_ref
 from studio.core.models import AuditEvent
 
 EXPORT_CHUNK_SIZE = 2000
@@ -41,8 +47,10 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("prev_hash", "prev_hash"),
     ("hash", "hash"),
 )
-EXPORT_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _COLUMNS)
-_LOOKUPS: tuple[str, ...] = tuple(lookup for _, lookup in _COLUMNS)
+# The stored columns, then the sentence (computed from them and the subject's label, read last).
+EXPORT_COLUMNS: tuple[str, ...] = (*(name for name, _ in _COLUMNS), "sentence")
+_LOOKUPS: tuple[str, ...] = (*(lookup for _, lookup in _COLUMNS), "subject_info")
+_WORKSPACE, _CREATED, _ACTION, _ACTOR, _SUBJECT_TYPE, _SUBJECT_ID, _DATA = 0, 2, 3, 5, 6, 7, 8
 # Rows joined per yield: fewer, larger writes without holding more than a page of text.
 _ROWS_PER_WRITE = 200
 
@@ -56,12 +64,21 @@ class AuditFilter:
     until: date | None = None
     action: str = ""  # prefix, e.g. "approvals.review."
     actor: str = ""  # part of the actor label (name or username), or "system"
+    actor_username: str = ""  # exactly this person (the log's person picker)
     subject_type: str = ""
     subject_id: str = ""
 
     @property
     def is_empty(self) -> bool:
-        return not (self.since or self.until or self.action or self.actor or self.subject_type or self.subject_id)
+        return not (
+            self.since
+            or self.until
+            or self.action
+            or self.actor
+            or self.actor_username
+            or self.subject_type
+            or self.subject_id
+        )
 
 
 def _start_of(day: date) -> datetime:
@@ -81,6 +98,8 @@ def filter_events(queryset: QuerySet[AuditEvent], filters: AuditFilter) -> Query
     if filters.actor:
         actor = filters.actor.strip()
         queryset = queryset.filter(Q(actor_label__icontains=actor) | Q(actor__username=actor))
+    if filters.actor_username:
+        queryset = queryset.filter(actor__username=filters.actor_username)
     if filters.subject_type:
         queryset = queryset.filter(subject_type=filters.subject_type.strip().lower())
     if filters.subject_id:
@@ -89,8 +108,14 @@ def filter_events(queryset: QuerySet[AuditEvent], filters: AuditFilter) -> Query
 
 
 def export_queryset(filters: AuditFilter) -> QuerySet[AuditEvent]:
-    """Events in chain order (workspace, then sequence), as value tuples in ``EXPORT_COLUMNS`` order."""
-    return filter_events(AuditEvent.objects.all(), filters).order_by("workspace_id", "seq").values_list(*_LOOKUPS)
+    """Events in chain order (workspace, then sequence), as value tuples: the stored columns in
+    ``EXPORT_COLUMNS`` order, then the subject's label values (what the sentence is made from)."""
+    return (
+        filter_events(AuditEvent.objects.all(), filters)
+        .annotate(subject_info=subject_info())
+        .order_by("workspace_id", "seq")
+        .values_list(*_LOOKUPS)
+    )
 
 
 def _rows(queryset: QuerySet) -> Iterator[tuple]:
@@ -115,10 +140,23 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
+def _with_sentence(row: tuple) -> list[Any]:
+    """The stored values of one row, then its sentence (in place of the subject's label values)."""
+    *values, info = row
+    subject = subject_ref(
+        subject_type=values[_SUBJECT_TYPE],
+        subject_id=values[_SUBJECT_ID],
+        workspace_slug=values[_WORKSPACE],
+        info=info,
+    )
+    sentence = event_sentence(action=values[_ACTION], actor_label=values[_ACTOR], subject=subject, data=values[_DATA])
+    values[_CREATED] = values[_CREATED].isoformat(timespec="microseconds")
+    return [*values, sentence]
+
+
 def _csv_row(row: tuple) -> list[Any]:
-    values = list(row)
-    values[2] = values[2].isoformat(timespec="microseconds")
-    values[8] = json.dumps(values[8], sort_keys=True, ensure_ascii=False)
+    values = _with_sentence(row)
+    values[_DATA] = json.dumps(values[_DATA], sort_keys=True, ensure_ascii=False)
     return [_csv_cell(v) for v in values]
 
 
@@ -135,9 +173,7 @@ def iter_csv(rows: Iterable[tuple]) -> Iterator[str]:
 
 
 def _json_row(row: tuple) -> str:
-    values = dict(zip(EXPORT_COLUMNS, row, strict=True))
-    values["created_at"] = values["created_at"].isoformat(timespec="microseconds")
-    return json.dumps(values, ensure_ascii=False)
+    return json.dumps(dict(zip(EXPORT_COLUMNS, _with_sentence(row), strict=True)), ensure_ascii=False)
 
 
 def iter_json(rows: Iterable[tuple]) -> Iterator[str]:
@@ -166,12 +202,17 @@ def export_filename(*, stem: str, fmt: str) -> str:
     return f"{stem}-{timezone.now():%Y%m%d-%H%M%S}.{fmt}"
 
 
-def export_response(*, filters: AuditFilter, fmt: str, filename: str) -> StreamingHttpResponse:
+def streaming_export(rows: Iterator[str], *, fmt: str, filename: str) -> StreamingHttpResponse:
+    """A download of already formatted ``rows`` (``iter_export``'s), never cached."""
     content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
-    response = StreamingHttpResponse(iter_export(filters, fmt), content_type=content_type)
+    response = StreamingHttpResponse(rows, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def export_response(*, filters: AuditFilter, fmt: str, filename: str) -> StreamingHttpResponse:
+    return streaming_export(iter_export(filters, fmt), fmt=fmt, filename=filename)
 
 
 # --- Audit pack: one asset's evidence as a zip ------------------------------------------------------

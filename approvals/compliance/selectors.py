@@ -1,42 +1,28 @@
-"""Reads for the compliance auditor: the audit log and the full decision trail of one asset.
+"""Reads for the compliance log: whose logs a person may read, the filtered events, and the people the
+log's person picker offers. (One asset's decision trail is ``approvals.compliance.trails``.)
 
-Only workspace members holding the compliance-auditor or admin role see these. Objects of a workspace
-the user does not belong to answer 404 (no id probing); members without the role get ``RoleRequired``.
-Every selector costs a fixed number of queries, however long the log or the lineage is.
+Reading is ``studio.core.permissions.can_read_audit``: compliance auditors and workspace admins. Every
+selector costs a fixed number of queries, however long the log is.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
+from collections.abc import Sequence
 
-from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
-from django.http import Http404
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 
 from approvals.compliance.exports import AuditFilter, filter_events
-from approvals.publishing.models import Publication
-from approvals.reviews.models import Comment, Decision, Review, ReviewStage
-from studio.core.models import AuditEvent, Role, Workspace
-from studio.core.permissions import RoleRequired, has_role, user_roles
-from studio.generation.models import GenerationJob, Variant
-from studio.safety.models import SafetyAssessment
+from approvals.compliance.subjects import subject_info
+from studio.core.models import AuditEvent, Workspace
+from studio.core.permissions import AUDIT_READERS, RoleRequired, workspaces_with_roles
 
-AUDITOR_ROLES = (Role.COMPLIANCE,)  # workspace admins hold every role
 NO_ACCESS_MESSAGE = "Only a compliance auditor or a workspace admin can see the audit log."
 
 
 def auditor_workspaces(*, user) -> list[Workspace]:
     """Workspaces whose audit log ``user`` may read (compliance auditor or admin there)."""
-    if not getattr(user, "is_authenticated", False):
-        return []
-    return list(
-        Workspace.objects.filter(memberships__user=user, memberships__role__in=[Role.COMPLIANCE, Role.ADMIN])
-        .distinct()
-        .order_by("name")
-    )
+    return list(workspaces_with_roles(user, AUDIT_READERS))
 
 
 def auditor_workspaces_required(*, user) -> list[Workspace]:
@@ -47,37 +33,28 @@ def auditor_workspaces_required(*, user) -> list[Workspace]:
     return workspaces
 
 
-def auditor_workspace_get(*, user, slug: str) -> Workspace:
-    """One workspace by slug: 404 unless a member, ``RoleRequired`` unless auditor or admin."""
-    workspace = Workspace.objects.filter(slug=slug, memberships__user=user).distinct().first()
-    if workspace is None:
-        raise Http404("No such workspace")
-    _require_auditor(user, workspace)
-    return workspace
-
-
-def _require_auditor(user, workspace: Workspace) -> None:
-    if not has_role(user, workspace, *AUDITOR_ROLES):
-        raise RoleRequired(
-            f"Only a compliance auditor or a workspace admin can see the audit history of {workspace.name}."
-        )
-
-
-def audit_log(*, workspaces: list[Workspace], filters: AuditFilter) -> QuerySet[AuditEvent]:
-    """Events of ``workspaces`` matching ``filters``, newest first, with the workspace joined in."""
+def scoped_filter(*, workspaces: Sequence[Workspace], filters: AuditFilter) -> AuditFilter:
+    """``filters`` limited to ``workspaces``, whatever workspace ids they asked for."""
     allowed = {ws.pk for ws in workspaces}
     wanted = tuple(pk for pk in (filters.workspace_ids or allowed) if pk in allowed)
-    scoped = AuditFilter(
+    return AuditFilter(
         workspace_ids=wanted,
         since=filters.since,
         until=filters.until,
         action=filters.action,
         actor=filters.actor,
+        actor_username=filters.actor_username,
         subject_type=filters.subject_type,
         subject_id=filters.subject_id,
     )
+
+
+def audit_log(*, workspaces: Sequence[Workspace], filters: AuditFilter) -> QuerySet[AuditEvent]:
+    """Events of ``workspaces`` matching ``filters``, newest first, with the workspace joined in and
+    each subject's label values annotated (``subjects.subject_info``): rendering a page of it as
+    sentences costs no further query."""
     return (
-        filter_events(AuditEvent.objects.all(), scoped)
+        filter_events(AuditEvent.objects.all(), scoped_filter(workspaces=workspaces, filters=filters))
         .select_related("workspace")
         .only(
             "workspace__name",
@@ -92,317 +69,17 @@ def audit_log(*, workspaces: list[Workspace], filters: AuditFilter) -> QuerySet[
             "ip",
             "hash",
         )
+        .annotate(subject_info=subject_info())
         .order_by("-created_at", "-pk")
     )
 
 
-# --- The decision trail of one asset -------------------------------------------------------------
-
-
-@dataclass
-class TrailReview:
-    review: Review
-    stages: list[ReviewStage]
-
-
-@dataclass
-class TrailVersion:
-    """One image in the lineage with everything decided about it."""
-
-    variant: Variant
-    job: GenerationJob
-    parent_ids: list[int]
-    assessments: list[SafetyAssessment] = field(default_factory=list)
-    reviews: list[TrailReview] = field(default_factory=list)
-    publications: list[Publication] = field(default_factory=list)
-
-    @property
-    def size_matches_plan(self) -> bool:
-        return (self.variant.width, self.variant.height) == (self.job.planned_width, self.job.planned_height)
-
-    @property
-    def cost_difference(self) -> Decimal | None:
-        if self.job.actual_cost is None:
-            return None
-        return self.job.actual_cost - self.job.estimated_cost
-
-
-@dataclass
-class AssetTrail:
-    workspace: Workspace
-    variant: Variant
-    versions: list[TrailVersion]  # root first, the asked-for variant last
-    events: list[AuditEvent]  # every audit event about any object of the trail, by sequence
-
-    @property
-    def current(self) -> TrailVersion:
-        return self.versions[-1]
-
-    @property
-    def job_assessments(self) -> list[SafetyAssessment]:
-        return [a for v in self.versions for a in v.assessments if a.variant_id is None]
-
-
-def _ancestor_ids(variant_id: int) -> list[int]:
-    """The variant and all its ancestors (every parent, up to the roots), in one recursive query."""
-    through = Variant.parents.through._meta
-    table = connection.ops.quote_name(through.db_table)
-    sql = (
-        f"WITH RECURSIVE lineage(id) AS (SELECT CAST(%s AS BIGINT) UNION "  # noqa: S608 - table name from model metadata
-        f"SELECT t.to_variant_id FROM {table} t JOIN lineage l ON t.from_variant_id = l.id) "
-        f"SELECT id FROM lineage"
+def log_people(*, workspaces: Sequence[Workspace]) -> list:
+    """Everyone who belongs to one of ``workspaces``: the choices of the log's person picker (one
+    query). Former members keep their events, found through the export's name filter."""
+    return list(
+        get_user_model()
+        .objects.filter(memberships__workspace__in=[ws.pk for ws in workspaces])
+        .distinct()
+        .order_by("first_name", "last_name", "username")
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [variant_id])
-        return [row[0] for row in cursor.fetchall()]
-
-
-def asset_trail(*, user, variant_id: int) -> AssetTrail:
-    """Everything that happened to one asset and the versions it came from, in about a dozen queries."""
-    variant = Variant.objects.select_related("workspace").filter(pk=variant_id).first()
-    if variant is None or not user_roles(user, variant.workspace):
-        raise Http404("No such variant")
-    workspace = variant.workspace
-    _require_auditor(user, workspace)
-
-    ids = _ancestor_ids(variant.pk)
-    variants = {
-        v.pk: v
-        for v in Variant.objects.filter(pk__in=ids, workspace=workspace).select_related(
-            "job__deployment",
-            "job__target_format",
-            "job__draft_version",
-            "job__created_by",
-            "created_by",
-            "draft__campaign",
-        )
-    }
-    variants[variant.pk] = variants.get(variant.pk, variant)
-    parent_links: dict[int, list[int]] = defaultdict(list)
-    for child_id, parent_id in (
-        Variant.parents.through.objects.filter(from_variant_id__in=variants.keys())
-        .order_by("to_variant_id")
-        .values_list("from_variant_id", "to_variant_id")
-    ):
-        if parent_id in variants:
-            parent_links[child_id].append(parent_id)
-
-    ordered = sorted(variants.values(), key=lambda v: (v.created_at, v.pk))
-    ordered.sort(key=lambda v: v.pk == variant.pk)  # the asked-for version always last
-    versions = {v.pk: TrailVersion(variant=v, job=v.job, parent_ids=parent_links.get(v.pk, [])) for v in ordered}
-    job_ids = {v.job_id for v in ordered}
-    first_version_of_job: dict[int, TrailVersion] = {}
-    for version in versions.values():
-        first_version_of_job.setdefault(version.job.pk, version)
-
-    assessments = SafetyAssessment.objects.filter(
-        Q(variant_id__in=versions.keys()) | Q(job_id__in=job_ids, variant__isnull=True), workspace=workspace
-    ).order_by("created_at", "pk")
-    for assessment in assessments:
-        target = versions.get(assessment.variant_id) or first_version_of_job.get(assessment.job_id)
-        if target is not None:
-            target.assessments.append(assessment)
-
-    reviews = (
-        Review.objects.filter(variant_id__in=versions.keys(), workspace=workspace)
-        .select_related("submitted_by")
-        .prefetch_related(
-            Prefetch(
-                "stages",
-                queryset=ReviewStage.objects.order_by("order").prefetch_related(
-                    Prefetch("decisions", queryset=Decision.objects.select_related("reviewer").order_by("created_at"))
-                ),
-            )
-        )
-        .order_by("submitted_at", "pk")
-    )
-    stage_ids: list[int] = []
-    decision_ids: list[int] = []
-    for review in reviews:
-        stages = list(review.stages.all())
-        stage_ids += [s.pk for s in stages]
-        decision_ids += [d.pk for s in stages for d in s.decisions.all()]
-        versions[review.variant_id].reviews.append(TrailReview(review=review, stages=stages))
-
-    publications = (
-        Publication.objects.filter(variant_id__in=versions.keys(), workspace=workspace)
-        .select_related("target_format", "published_by")
-        .order_by("created_at", "pk")
-    )
-    for publication in publications:
-        versions[publication.variant_id].publications.append(publication)
-
-    subjects: dict[str, list[Any]] = {
-        "studio.variant": list(versions.keys()),
-        "studio.generationjob": list(job_ids),
-        "studio.promptdraft": list({v.draft_id for v in ordered}),
-        "approvals.safetyassessment": [a.pk for v in versions.values() for a in v.assessments],
-        "approvals.review": [r.review.pk for v in versions.values() for r in v.reviews],
-        "approvals.reviewstage": stage_ids,
-        "approvals.decision": decision_ids,
-        "approvals.publication": [p.pk for v in versions.values() for p in v.publications],
-        "approvals.comment": list(Comment.objects.filter(variant_id__in=versions.keys()).values_list("pk", flat=True)),
-    }
-    condition = Q()
-    for subject_type, pks in subjects.items():
-        if pks:
-            condition |= Q(subject_type=subject_type, subject_id__in=[str(pk) for pk in pks])
-    events = list(AuditEvent.objects.filter(condition, workspace=workspace).order_by("seq"))
-    return AssetTrail(
-        workspace=workspace, variant=versions[variant.pk].variant, versions=list(versions.values()), events=events
-    )
-
-
-def _user(user) -> str | None:
-    return user.get_username() if user is not None else None
-
-
-def _when(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _money(value: Decimal | None) -> str | None:
-    return str(value) if value is not None else None
-
-
-def _assessment_json(a: SafetyAssessment) -> dict[str, Any]:
-    return {
-        "id": a.pk,
-        "job": a.job_id,
-        "variant": a.variant_id,
-        "stage": a.stage,
-        "screener": a.screener,
-        "status": a.status,
-        "verdict": a.verdict,
-        "categories": a.categories,
-        "matches": a.matches,
-        "decided_by": a.decided_by,
-        "explanation": a.explanation,
-        "screened_text": a.screened_text,
-        "error": a.error,
-        "attempts": a.attempts,
-        "created_at": _when(a.created_at),
-    }
-
-
-def _review_json(item: TrailReview) -> dict[str, Any]:
-    r = item.review
-    return {
-        "id": r.pk,
-        "status": r.status,
-        "variant_sha256": r.variant_sha256,
-        "safety_verdict": r.safety_verdict,
-        "is_override": r.is_override,
-        "override_reason": r.override_reason,
-        "submitted_by": _user(r.submitted_by),
-        "submitted_at": _when(r.submitted_at),
-        "closed_at": _when(r.closed_at),
-        "stages": [
-            {
-                "id": s.pk,
-                "kind": s.kind,
-                "order": s.order,
-                "status": s.status,
-                "rule": s.rule,
-                "due_at": _when(s.due_at),
-                "decided_at": _when(s.decided_at),
-                "decisions": [
-                    {
-                        "id": d.pk,
-                        "outcome": d.outcome,
-                        "reason": d.note,
-                        "reviewer": _user(d.reviewer),
-                        "variant_sha256": d.variant_sha256,
-                        "at": _when(d.created_at),
-                    }
-                    for d in s.decisions.all()
-                ],
-            }
-            for s in item.stages
-        ],
-    }
-
-
-def _version_json(version: TrailVersion) -> dict[str, Any]:
-    v, job = version.variant, version.job
-    return {
-        "variant": v.pk,
-        "parents": version.parent_ids,
-        "operation": v.operation,
-        "locale": v.locale,
-        "created_by": _user(v.created_by),
-        "created_at": _when(v.created_at),
-        "image": v.image.name,
-        "sha256": v.sha256,
-        "format": v.format,
-        "status": v.status,
-        "safety_verdict": v.safety_verdict,
-        "real_size": v.size,
-        "size_mismatch": v.size_mismatch,
-        "filter_results": v.filter_results,
-        "job": {
-            "id": job.pk,
-            "operation": job.operation,
-            "status": job.status,
-            "prompt": job.prompt,
-            "instruction": job.instruction,
-            "params": job.params,
-            "n": job.n,
-            "deployment": job.deployment.name,
-            "provider": job.deployment.provider,
-            "model": job.deployment.model,
-            "target_size": job.target_size,
-            "target_format": job.target_format.name if job.target_format else None,
-            "planned_size": job.planned_size,
-            "plan_notes": job.plan_notes,
-            "route": job.route,
-            "estimated_cost": _money(job.estimated_cost),
-            "estimate_basis": job.estimate_basis,
-            "actual_cost": _money(job.actual_cost),
-            "usage": job.usage,
-            "provider_request_id": job.provider_request_id,
-            "created_by": _user(job.created_by),
-            "created_at": _when(job.created_at),
-            "finished_at": _when(job.finished_at),
-        },
-        "safety_assessments": [_assessment_json(a) for a in version.assessments],
-        "reviews": [_review_json(r) for r in version.reviews],
-        "publications": [
-            {
-                "id": p.pk,
-                "size": f"{p.width}x{p.height}",
-                "format": p.file_format,
-                "file": p.file.name,
-                "sha256": p.sha256,
-                "source_sha256": p.source_sha256,
-                "status": p.status,
-                "target_format": p.target_format.name if p.target_format else None,
-                "published_by": _user(p.published_by),
-                "at": _when(p.created_at),
-            }
-            for p in version.publications
-        ],
-    }
-
-
-def asset_trail_json(trail: AssetTrail) -> dict[str, Any]:
-    """The trail as plain JSON types: what trail.json in the audit pack and the JSON download contain."""
-    return {
-        "workspace": trail.workspace.slug,
-        "variant": trail.variant.pk,
-        "lineage": [_version_json(v) for v in trail.versions],
-        "audit_events": [
-            {
-                "seq": e.seq,
-                "action": e.action,
-                "actor": e.actor_label,
-                "subject_type": e.subject_type,
-                "subject_id": e.subject_id,
-                "data": e.data,
-                "created_at": _when(e.created_at),
-                "prev_hash": e.prev_hash,
-                "hash": e.hash,
-            }
-            for e in trail.events
-        ],
-    }

@@ -17,6 +17,13 @@ PUBLICATION_CREATED = event_type(
     subject_kind="approvals.publication",
 )
 
+PUBLICATION_REFUSED = event_type(
+    "approvals.publication.refused",
+    label="Publishing refused",
+    message="{actor} was refused publishing {subject} as {format}: {reason}",
+    subject_kind="studio.variant",
+)
+
 
 def publication_created(*, publication: Publication, variant: Any, actor: Any, url: str) -> AuditEvent:
     """One rendition recorded; ``url`` is where storage serves it (kept so the log links the file)."""
@@ -34,5 +41,24 @@ def publication_created(*, publication: Publication, variant: Any, actor: Any, u
             "source_sha256": publication.source_sha256,
             "path": publication.file.name,
             "url": url,
+        },
+    )
+
+
+def publication_refused(*, variant: Any, target_format: Any, actor: Any, code: str, reason: str) -> AuditEvent:
+    """A publish the rules refused (role, not approved, changed since approval...): the trace that someone
+    tried. Written in its own transaction, since the refused one rolled back."""
+    return audit_record(
+        PUBLICATION_REFUSED,
+        workspace=variant.workspace,
+        actor=actor,
+        subject=variant,
+        data={
+            "variant": variant.pk,
+            "format": target_format.name,
+            "format_id": target_format.pk,
+            "outcome": "refused",
+            "code": code,
+            "reason": reason,
         },
     )

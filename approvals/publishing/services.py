@@ -1,6 +1,10 @@
 """Publishing writes: check that a variant may be published in a format, render it at the format's
 exact pixels, store it and record the publication (one audit event, the variant moved to "published"
-through ``variant_transition``)."""
+through ``variant_transition``).
+
+A refused publish leaves a trace: ``publication_request`` (the view's check) and ``publication_create``
+(the worker's) record ``approvals.publication.refused`` in a transaction of their own, after the refused
+work rolled back, then re-raise."""
 
 from __future__ import annotations
 
@@ -15,19 +19,27 @@ from PIL import Image
 from approvals.publishing import events
 from approvals.publishing.errors import NotPublishable
 from approvals.publishing.models import Publication
+from approvals.reviews.errors import REFUSED, refusal_code
 from approvals.reviews.models import Review
 from approvals.reviews.selectors import (
     approved_review_for,
     can_publish,  # TEMP until studio.core.permissions has it
 )
 from approvals.reviews.services import lock_variant
+from studio.core.errors import refusal_message
 from studio.core.permissions import RoleRequired
 from studio.generation.lifecycle import variant_transition
 from studio.generation.models import CampaignFormat, Variant, VariantStatus
 from studio.lib.imaging import make_rendition
 from studio.lib.sizing import SizeError
 
-__all__ = ["NotPublishable", "publication_check", "publication_create"]
+__all__ = [
+    "NotPublishable",
+    "publication_check",
+    "publication_create",
+    "publication_refusal_record",
+    "publication_request",
+]
 
 
 def publication_check(*, actor, variant: Variant, target_format: CampaignFormat) -> Review:
@@ -44,6 +56,28 @@ def publication_check(*, actor, variant: Variant, target_format: CampaignFormat)
     if review is None or review.variant_sha256 != variant.sha256:
         raise NotPublishable("This image changed after it was approved, so it cannot be published.")
     return review
+
+
+def publication_refusal_record(*, actor, variant: Variant, target_format: CampaignFormat, exc: Exception) -> None:
+    """Write ``approvals.publication.refused`` for ``exc`` in its own transaction."""
+    with transaction.atomic():
+        events.publication_refused(
+            variant=variant,
+            target_format=target_format,
+            actor=actor,
+            code=refusal_code(exc),
+            reason=refusal_message(exc),
+        )
+
+
+def publication_request(*, actor, variant: Variant, target_format: CampaignFormat) -> Review:
+    """``publication_check`` for someone asking to publish now (the view, before it enqueues the render),
+    recording the refusal when the rules say no: auditors must see who tried to publish what."""
+    try:
+        return publication_check(actor=actor, variant=variant, target_format=target_format)
+    except REFUSED as exc:
+        publication_refusal_record(actor=actor, variant=variant, target_format=target_format, exc=exc)
+        raise
 
 
 def _rendition(*, source: bytes, width: int, height: int) -> bytes:
@@ -64,9 +98,19 @@ def _rendition(*, source: bytes, width: int, height: int) -> bytes:
 
 
 def publication_create(*, actor, variant: Variant, target_format: CampaignFormat) -> Publication:
-    """Render ``variant`` at the format's exact pixels, store it and record the publication.
+    """Render ``variant`` at the format's exact pixels, store it and record the publication; a refusal is
+    recorded (after its transaction rolled back) and re-raised.
 
-    Idempotent per (variant, format). The Pillow work runs before the transaction so no lock is held
+    Idempotent per (variant, format)."""
+    try:
+        return _publication_create(actor=actor, variant=variant, target_format=target_format)
+    except REFUSED as exc:
+        publication_refusal_record(actor=actor, variant=variant, target_format=target_format, exc=exc)
+        raise
+
+
+def _publication_create(*, actor, variant: Variant, target_format: CampaignFormat) -> Publication:
+    """The work of ``publication_create``. The Pillow work runs before the transaction so no lock is held
     while an image is resized; the checks are repeated under the lock before anything is recorded."""
     existing = Publication.objects.filter(variant=variant, target_format=target_format).first()
     if existing is not None:

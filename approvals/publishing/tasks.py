@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from approvals.publishing import selectors, services
 from approvals.reviews.errors import REFUSED
-from approvals.reviews.services import notification_send
 from studio.core.errors import refusal_message
+from studio.core.notifications import notification_send
 from studio.generation.models import CampaignFormat, Variant
+from studio.generation.retrying import retry_transient_db_errors
 
 
 def progress_url(*, variant: Variant, format_id: int) -> str:
@@ -22,6 +23,7 @@ def progress_url(*, variant: Variant, format_id: int) -> str:
 
 
 @shared_task(
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=300,
@@ -29,8 +31,10 @@ def progress_url(*, variant: Variant, format_id: int) -> str:
     # The name from before publishing had its own app: messages already queued must still find it.
     name="approvals.tasks.publication_render",
 )
-def publication_render(variant_id: int, format_id: int, actor_id: int) -> int | None:
-    """Render and record one publication. Idempotent: a redelivered message finds the publication."""
+@retry_transient_db_errors(max_retries=5)
+def publication_render(self, variant_id: int, format_id: int, actor_id: int) -> int | None:
+    """Render and record one publication. Idempotent: a redelivered message finds the publication; a
+    deadlock or serialisation failure is retried with jitter rather than acked as done."""
     existing = selectors.publication_for(variant=variant_id, target_format=format_id)
     if existing is not None:
         return existing.pk

@@ -3,22 +3,25 @@
 from django.urls import path
 
 from approvals.publishing import views
+from studio.lib.urlconverters import register_id_converter
+
+register_id_converter()  # <id:...>: digits within 64 bits, else 404
 
 app_name = "publishing"
 
 urlpatterns = [
-    path("w/<slug:slug>/reviews/<int:pk>/publish/", views.publish, name="publish"),
-    path("w/<slug:slug>/publications/<int:pk>/", views.publication_detail, name="publication_detail"),
+    path("w/<slug:slug>/reviews/<id:pk>/publish/", views.publish, name="publish"),
+    path("w/<slug:slug>/publications/<id:pk>/", views.publication_detail, name="publication_detail"),
     path(
-        "w/<slug:slug>/publications/progress/<int:variant_id>/<int:format_id>/",
+        "w/<slug:slug>/publications/progress/<id:variant_id>/<id:format_id>/",
         views.publication_progress,
         name="publication_progress",
     ),
     # before the workspace scheme: look up for the user, then 301 (pages) / 308 (posts)
-    path("reviews/<int:pk>/publish/", views.legacy_publish, name="legacy_publish"),
-    path("reviews/publications/<int:pk>/", views.legacy_publication_detail, name="legacy_publication_detail"),
+    path("reviews/<id:pk>/publish/", views.legacy_publish, name="legacy_publish"),
+    path("reviews/publications/<id:pk>/", views.legacy_publication_detail, name="legacy_publication_detail"),
     path(
-        "reviews/publish/<int:variant_id>/<int:format_id>/",
+        "reviews/publish/<id:variant_id>/<id:format_id>/",
         views.legacy_publication_progress,
         name="legacy_publication_progress",
     ),

@@ -50,7 +50,7 @@ def publish(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         if existing is not None:
             return _go(request, publication_url(existing))
         try:
-            services.publication_check(actor=request.user, variant=variant, target_format=target_format)
+            services.publication_request(actor=request.user, variant=variant, target_format=target_format)
         except REFUSED as exc:
             error = refusal_message(exc)
         else:

@@ -21,6 +21,7 @@ __all__ = [
     "StageNotReady",
     "StaleReview",
     "WorkflowError",
+    "refusal_code",
     "refusal_status",
 ]
 
@@ -71,3 +72,12 @@ REFUSED = (Refusal, PermissionDenied)
 def refusal_status(exc: Exception) -> int:
     """The status a refusal answers with: its own hint (409 / 422 / 403), 403 for a bare permission error."""
     return exc.status if isinstance(exc, Refusal) else 403
+
+
+def refusal_code(exc: Exception) -> str:
+    """A refusal's stable code; for a bare permission error, its class name in snake case."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code:
+        return code
+    name = type(exc).__name__
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))

@@ -89,6 +89,12 @@ STAGE_ESCALATED = event_type(
     message="{actor} escalated {subject} to the workspace admins; it was due {due_at}",
     subject_kind=STAGE,
 )
+DECISION_REFUSED = event_type(
+    "approvals.review.decision_refused",
+    label="Decision refused",
+    message="{actor} was refused a decision ({attempted}) in the {stage} review of {subject}: {reason}",
+    subject_kind=REVIEW,
+)
 COMMENT_ADDED = event_type(
     "approvals.comment.added",
     label="Comment added",
@@ -223,6 +229,28 @@ def decision_builder(*, outcome: str, is_override: bool, approving: bool) -> Dec
     return DECISION_BUILDERS[outcome]
 
 
+def decision_refused(
+    *, review: Review, stage: ReviewStage, actor: Any, attempted: str, code: str, reason: str
+) -> AuditEvent:
+    """A decision the rules refused (role, separation of duties, self-approval, a stale image...): the
+    trace that someone tried. Written in its own transaction after the refused one rolled back."""
+    return audit_record(
+        DECISION_REFUSED,
+        workspace=review.workspace,
+        actor=actor,
+        subject=review,
+        data={
+            "review": review.pk,
+            "variant": review.variant_id,
+            "stage": stage.kind,
+            "attempted": attempted,
+            "outcome": "refused",
+            "code": code,
+            "reason": reason,
+        },
+    )
+
+
 # --- reminders -----------------------------------------------------------------------------------
 
 
@@ -272,4 +300,26 @@ def comment_resolved(*, comment: Comment, actor: Any) -> AuditEvent:
         actor=actor,
         subject=comment,
         data={"variant": comment.variant_id},
+    )
+
+
+# --- stage policies (configured in the admin) -----------------------------------------------------------
+
+STAGE_POLICY_CHANGED = event_type(
+    "approvals.stage_policy.changed",
+    label="Review stage policy changed",
+    message="{actor} changed who reviews a stage ({subject})",
+    subject_kind="approvals.stagepolicy",
+)
+
+
+def stage_policy_changed(*, policy: Any, actor: Any, action: str, changes: dict, via: str) -> AuditEvent:
+    """``action`` is added / changed / deleted; ``changes`` maps field -> {"before", "after"}."""
+    return audit_record(
+        STAGE_POLICY_CHANGED,
+        workspace=policy.workspace,
+        actor=actor,
+        subject=policy,
+        subject_id=str(policy.pk or ""),
+        data={"action": action, "kind": policy.kind, "changes": changes, "via": via},
     )

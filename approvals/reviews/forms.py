@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 from approvals.reviews.models import Comment, DecisionOutcome
 from studio.core.models import Workspace
 from studio.core.permissions import workspaces_for
+from studio.generation.forms import name_nul_refusals
 from studio.generation.models import Campaign, CampaignFormat
 from studio.safety.models import SafetyVerdict
 
@@ -109,6 +110,7 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args, comments: list[Comment] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        name_nul_refusals(self)
         self.fields["comment_ids"].choices = [(c.pk, c.text[:80]) for c in comments or [] if not c.resolved]
 
     def clean_expected_sha256(self) -> str:
@@ -125,6 +127,10 @@ class CommentForm(forms.Form):
     w = forms.FloatField(required=False, min_value=0, max_value=1, widget=forms.HiddenInput)
     h = forms.FloatField(required=False, min_value=0, max_value=1, widget=forms.HiddenInput)
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        name_nul_refusals(self)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -143,6 +149,10 @@ class OverrideForm(forms.Form):
     reason = forms.CharField(
         max_length=4000, label="Why should this image be allowed?", widget=forms.Textarea(attrs={"rows": 3})
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        name_nul_refusals(self)
 
 
 class BulkApproveForm(forms.Form):

@@ -8,51 +8,92 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from approvals.reviews.models import Comment, Decision, Review, ReviewStage, ReviewStatus, StageKind, StageStatus
-from studio.core.models import Membership, Notification, Role, Workspace
-from studio.core.permissions import user_roles
-from studio.generation.models import Variant
+from studio.core.models import Membership, Notification, Workspace
+from studio.core.permissions import (  # noqa: F401 - the role rules live in core; re-exported for old imports
+    BRAND_DECIDERS,
+    COMPLIANCE_DECIDERS,
+    PUBLISHERS,
+    STAGE_DECIDERS,
+    SUBMITTERS,
+    can_decide_kind,
+    can_publish,
+    can_submit,
+)
+from studio.generation.models import DraftVersion, GenerationJob, PromptDraft, Variant
 
-# Who may decide which stage. Workspace admins may decide brand stages (they own the brand), but
-# compliance stages and safety overrides need an explicit compliance-auditor membership: compliance
-# sign-off must come from someone whose job is compliance, not from whoever holds the keys.
-BRAND_DECIDERS = frozenset({Role.BRAND_REVIEWER, Role.ADMIN})
-COMPLIANCE_DECIDERS = frozenset({Role.COMPLIANCE})
-STAGE_DECIDERS: dict[str, frozenset[str]] = {StageKind.BRAND: BRAND_DECIDERS, StageKind.COMPLIANCE: COMPLIANCE_DECIDERS}
-PUBLISHERS = frozenset({Role.MARKETER, Role.BRAND_REVIEWER, Role.ADMIN})
-SUBMITTERS = frozenset({Role.MARKETER, Role.ADMIN})
+# The jobs behind a variant, followed back through both ways work is derived from other work: an edit's
+# parents (``Variant.parents``) and an exact re-run (``GenerationJob.rerun_of``). One recursive query,
+# whatever the depth; UNION (not UNION ALL) drops jobs already reached, so it ends on any graph. The edges
+# are one UNION ALL subquery so the recursive term names the CTE once (PostgreSQL's rule) and each step is
+# an index lookup (job pk, variant.job_id, parents.from_variant_id) for the few rows reached. The start is
+# read from the table, not a bare parameter, so both terms have the column's type (PostgreSQL: bigint).
+_LINEAGE_JOBS_SQL = """
+WITH RECURSIVE lineage(job_id) AS (
+    SELECT start.id FROM {job} start WHERE start.id = %s
+    UNION
+    SELECT edge.parent_job FROM lineage
+    JOIN (
+        SELECT job.id AS child_job, job.rerun_of_id AS parent_job
+        FROM {job} job WHERE job.rerun_of_id IS NOT NULL
+        UNION ALL
+        SELECT child.job_id AS child_job, parent.job_id AS parent_job
+        FROM {variant} child
+        JOIN {parents} link ON link.from_variant_id = child.id
+        JOIN {variant} parent ON parent.id = link.to_variant_id
+    ) edge ON edge.child_job = lineage.job_id
+)
+SELECT job_id FROM lineage
+"""
 
 
-def can_decide_kind(user, workspace: Workspace, kind: str) -> bool:
-    return bool(user_roles(user, workspace) & STAGE_DECIDERS[kind])
+def lineage_job_ids(*, variant: Variant) -> set[int]:
+    """The job that made ``variant`` and every job its content came from: its parents' jobs (recursively)
+    and the jobs each of those re-ran. One query."""
+    sql = _LINEAGE_JOBS_SQL.format(
+        job=connection.ops.quote_name(GenerationJob._meta.db_table),
+        variant=connection.ops.quote_name(Variant._meta.db_table),
+        parents=connection.ops.quote_name(Variant.parents.through._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [variant.job_id])
+        return {row[0] for row in cursor.fetchall()}
 
 
-def can_publish(user, workspace: Workspace) -> bool:
-    return bool(user_roles(user, workspace) & PUBLISHERS)
+def lineage_creator_ids(*, variant: Variant) -> set[int]:
+    """Everyone whose work ``variant`` is, none of whom may approve it (separation of duties).
 
+    - who made it and every earlier version of it (all parents, recursively): an edit of your own image
+      is still your own work;
+    - who started each job in that lineage and each job it re-ran, and who made those jobs' images:
+      "Re-run exactly" by a colleague must not launder your image into theirs;
+    - the authors of the drafts behind it: who created each draft and who wrote any of its versions, since
+      the prompt is the work too.
 
-def can_submit(user, workspace: Workspace) -> bool:
-    return bool(user_roles(user, workspace) & SUBMITTERS)
-
-
-def lineage_creator_ids(*, variant: Variant, max_depth: int = 50) -> set[int]:
-    """Creators of ``variant`` and of every ancestor (all parents, recursively): none of them may approve
-    it, because an edit of your own image is still your own work. One query per generation."""
-    creators = {variant.created_by_id}
-    seen = {variant.pk}
-    frontier = [variant.pk]
-    for _ in range(max_depth):
-        rows = list(Variant.objects.filter(children__pk__in=frontier).values_list("pk", "created_by_id").distinct())
-        frontier = [pk for pk, _creator in rows if pk not in seen]
-        creators.update(creator for _pk, creator in rows)
-        seen.update(frontier)
-        if not frontier:
-            break
-    return creators
+    Two queries whatever the depth: the jobs (one recursive query), then the people (one UNION)."""
+    jobs = lineage_job_ids(variant=variant) | {variant.job_id}
+    drafts = PromptDraft.objects.filter(
+        Q(pk=variant.draft_id) | Q(pk__in=Variant.objects.filter(job_id__in=jobs).values("draft_id"))
+    )
+    # Each part unordered: a compound statement takes no ORDER BY (the models have default orderings).
+    people = (
+        GenerationJob.objects.filter(pk__in=jobs)
+        .order_by()
+        .values_list("created_by_id", flat=True)
+        .union(
+            Variant.objects.filter(job_id__in=jobs).order_by().values_list("created_by_id", flat=True),
+            drafts.order_by().values_list("created_by_id", flat=True),
+            DraftVersion.objects.filter(draft__in=drafts.order_by().values("pk"))
+            .order_by()
+            .values_list("created_by_id", flat=True),
+        )
+    )
+    return {variant.created_by_id, *people}
 
 
 def approved_review_for(*, variant: Variant) -> Review | None:
@@ -116,6 +157,8 @@ class ReviewQueue(Sequence[ReviewStage]):
             )
             .in_bulk(ids)
         )
+        for stage in found.values():
+            stage.review.variant.workspace = stage.review.workspace  # same row: thumbnail URLs need its slug
         return [found[pk] for pk in ids if pk in found]
 
     def __getitem__(self, index):  # type: ignore[override]

@@ -9,6 +9,9 @@ from django.urls import path
 
 from approvals.reviews import views
 from approvals.reviews.views import legacy
+from studio.lib.urlconverters import register_id_converter
+
+register_id_converter()  # <id:...>: digits within 64 bits, else 404
 
 app_name = "approvals"
 
@@ -23,19 +26,19 @@ urlpatterns = [
     # one workspace
     path(W, views.workspace_queue, name="workspace_queue"),
     path(W + "bulk-approve/", views.workspace_bulk_approve, name="workspace_bulk_approve"),
-    path(W + "submit/<int:variant_id>/", views.variant_submit, name="variant_submit"),
-    path(W + "override/<int:variant_id>/", views.request_override, name="request_override"),
-    path(W + "comments/<int:pk>/resolve/", views.comment_resolve, name="comment_resolve"),
-    path(W + "<int:pk>/", views.review_detail, name="review_detail"),
-    path(W + "<int:pk>/stages/<int:stage_pk>/decide/", views.review_decide, name="review_decide"),
-    path(W + "<int:pk>/comments/", views.comment_add, name="comment_add"),
+    path(W + "submit/<id:variant_id>/", views.variant_submit, name="variant_submit"),
+    path(W + "override/<id:variant_id>/", views.request_override, name="request_override"),
+    path(W + "comments/<id:pk>/resolve/", views.comment_resolve, name="comment_resolve"),
+    path(W + "<id:pk>/", views.review_detail, name="review_detail"),
+    path(W + "<id:pk>/stages/<id:stage_pk>/decide/", views.review_decide, name="review_decide"),
+    path(W + "<id:pk>/comments/", views.comment_add, name="comment_add"),
     # the URLs before the workspace scheme: look up for the user, then 301 (pages) / 308 (posts)
     path("reviews/inbox/", legacy.inbox, name="legacy_inbox"),
     path("reviews/inbox/read/", legacy.inbox_mark_read, name="legacy_inbox_mark_read"),
-    path("reviews/submit/<int:variant_id>/", legacy.variant_submit, name="legacy_variant_submit"),
-    path("reviews/override/<int:variant_id>/", legacy.request_override, name="legacy_request_override"),
-    path("reviews/comments/<int:pk>/resolve/", legacy.comment_resolve, name="legacy_comment_resolve"),
-    path("reviews/<int:pk>/", legacy.review_detail, name="legacy_review_detail"),
-    path("reviews/<int:pk>/stages/<int:stage_pk>/decide/", legacy.review_decide, name="legacy_review_decide"),
-    path("reviews/<int:pk>/comments/", legacy.comment_add, name="legacy_comment_add"),
+    path("reviews/submit/<id:variant_id>/", legacy.variant_submit, name="legacy_variant_submit"),
+    path("reviews/override/<id:variant_id>/", legacy.request_override, name="legacy_request_override"),
+    path("reviews/comments/<id:pk>/resolve/", legacy.comment_resolve, name="legacy_comment_resolve"),
+    path("reviews/<id:pk>/", legacy.review_detail, name="legacy_review_detail"),
+    path("reviews/<id:pk>/stages/<id:stage_pk>/decide/", legacy.review_decide, name="legacy_review_decide"),
+    path("reviews/<id:pk>/comments/", legacy.comment_add, name="legacy_comment_add"),
 ]

@@ -35,7 +35,8 @@ class EventType:
     subject_kind: str
 
     def render(self, *, actor: str, subject: str, data: Mapping[str, Any]) -> str:
-        values = _SafeValues({**{k: _plain(v) for k, v in (data or {}).items()}, "actor": actor, "subject": subject})
+        plain = {k: plain_value(v) for k, v in (data or {}).items()}
+        values = _SafeValues({**plain, "actor": actor, "subject": subject})
         return string.Formatter().vformat(self.message, (), values)
 
 
@@ -44,16 +45,17 @@ class _SafeValues(dict):
         return "…"
 
 
-def _plain(value: Any) -> str:
-    """Data values as a person reads them: lists joined, booleans as words, None as a dash."""
+def plain_value(value: Any) -> str:
+    """Data values as a person reads them (in sentences and in the log's details): lists joined,
+    booleans as words, None as a dash."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return ", ".join(_plain(v) for v in value) or "—"
+        return ", ".join(plain_value(v) for v in value) or "—"
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items()) or "—"
+        return ", ".join(f"{k}: {plain_value(v)}" for k, v in value.items()) or "—"
     return str(value)
 
 
@@ -86,6 +88,19 @@ class EventRegistry:
 
     def choices(self) -> list[tuple[str, str]]:
         return [(t.action, t.label) for t in self.all()]
+
+    def sentence(self, *, action: str, actor: str, subject: str, data: Mapping[str, Any] | None) -> str:
+        """The event as a sentence. An action nobody registers any more (an old event) still reads as
+        one: who, the machine name, and what about."""
+        event_type = self._types.get(action)
+        if event_type is not None:
+            return event_type.render(actor=actor, subject=subject, data=data or {})
+        return f"{actor}: {action}" + (f" ({subject})" if subject else "")
+
+    def label(self, action: str) -> str:
+        """The human label of ``action``, or the machine name itself for an unregistered one."""
+        event_type = self._types.get(action)
+        return event_type.label if event_type is not None else action
 
     def __contains__(self, action: object) -> bool:
         return action in self._types

@@ -1,27 +1,67 @@
+"""Admin for the studio's models. Operators (superusers) see everything; a workspace admin (staff, not a
+superuser) sees and changes only the workspaces they administer (``admin_scoping``). Every change that
+matters to the chain (memberships, campaigns and budgets, deployments, safety settings) is recorded
+through a service."""
+
 from django.contrib import admin, messages
 from django.db import models as django_models
 
 from studio.core import models as core_models
 from studio.generation import models
-from studio.generation.services import SAFETY_SETTING_FIELDS, workspace_settings_changed
-from studio.lib.providers.connection import deployment_test_connection
+from studio.generation.admin_scoping import (
+    GlobalTableAdmin,
+    ReadOnlyScopedAdmin,
+    ScopedInline,
+    WorkspaceScopedAdmin,
+    form_changes,
+    is_operator,
+)
+from studio.generation.services import (
+    SAFETY_SETTING_FIELDS,
+    campaign_change_record,
+    membership_change_record,
+    workspace_settings_changed,
+)
+from studio.generation.services.deployments import deployment_admin_saved, deployment_snapshot
+from studio.lib.providers.connection import deployment_test_connection, redact_secrets
 
 
-class MembershipInline(admin.TabularInline):
+def _record_inline_memberships(request, formset) -> None:
+    """After the Workspace page saved its membership rows: one event per added, changed or deleted row."""
+    added = {obj.pk for obj in formset.new_objects}
+    changed = {obj.pk for obj, _fields in formset.changed_objects}
+    for form in formset.forms:
+        obj = form.instance
+        if obj.pk is None or obj.pk not in added | changed:
+            continue
+        action = "added" if obj.pk in added else "changed"
+        membership_change_record(
+            actor=request.user, membership=obj, action=action, changes=form_changes(form), via="admin"
+        )
+
+
+class MembershipInline(ScopedInline, admin.TabularInline):
     model = core_models.Membership
     extra = 0
 
 
-class CampaignFormatInline(admin.TabularInline):
+class CampaignFormatInline(ScopedInline, admin.TabularInline):
     model = models.CampaignFormat
     extra = 0
 
 
 @admin.register(core_models.Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(WorkspaceScopedAdmin):
+    workspace_path = ""
     list_display = ("name", "slug", "sector", "regulated", "safety_fail_open")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+
+    def has_add_permission(self, request) -> bool:
+        return is_operator(request.user)  # a new workspace is an operator's decision
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return is_operator(request.user)
 
     def save_model(self, request, obj, form, change):
         before = {}
@@ -31,79 +71,134 @@ class WorkspaceAdmin(admin.ModelAdmin):
         if change:
             workspace_settings_changed(actor=request.user, workspace=obj, before=before)
 
+    def save_formset(self, request, form, formset, change):
+        is_memberships = formset.model is core_models.Membership
+        if is_memberships:  # recorded before the rows go, while they still have their ids
+            for doomed in [f.instance for f in formset.deleted_forms if f.instance.pk]:
+                membership_change_record(
+                    actor=request.user, membership=doomed, action="deleted", changes={}, via="admin"
+                )
+        super().save_formset(request, form, formset, change)
+        if is_memberships:
+            _record_inline_memberships(request, formset)
+
+
+@admin.register(core_models.Membership)
+class MembershipAdmin(WorkspaceScopedAdmin):
+    list_display = ("user", "workspace", "role", "created_at")
+    list_filter = ("role", "workspace")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        membership_change_record(
+            actor=request.user,
+            membership=obj,
+            action="changed" if change else "added",
+            changes=form_changes(form),
+            via="admin",
+        )
+
+    def delete_model(self, request, obj):
+        membership_change_record(actor=request.user, membership=obj, action="deleted", changes={}, via="admin")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
 
 @admin.register(models.Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(WorkspaceScopedAdmin):
     list_display = ("name", "workspace", "budget", "spent_cost", "reserved_cost")
     list_filter = ("workspace",)
     readonly_fields = ("spent_cost", "reserved_cost")
     inlines = [CampaignFormatInline]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changes = form_changes(form)
+        if changes or not change:
+            campaign_change_record(
+                actor=request.user,
+                campaign=obj,
+                action="changed" if change else "added",
+                changes=changes,
+                via="admin",
+            )
+
+    def delete_model(self, request, obj):
+        campaign_change_record(actor=request.user, campaign=obj, action="deleted", changes={}, via="admin")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
 
 @admin.register(models.CapabilityProfile)
-class CapabilityProfileAdmin(admin.ModelAdmin):
+class CapabilityProfileAdmin(GlobalTableAdmin):
     list_display = ("name", "size_mode", "max_n", "supports_mask", "supports_markup", "deprecated")
 
 
 @admin.register(models.PriceTable)
-class PriceTableAdmin(admin.ModelAdmin):
+class PriceTableAdmin(GlobalTableAdmin):
     list_display = ("model_name", "provider", "effective_from", "image_output", "image_input", "text_input")
 
 
 @admin.register(models.Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(WorkspaceScopedAdmin):
     list_display = ("name", "workspace", "provider", "model", "profile", "is_default", "active")
     list_filter = ("provider", "workspace")
     actions = ["test_connection"]
     # Endpoints are HTTPS; this is also Django 6's default, so the form behaves the same after the upgrade.
     formfield_overrides = {django_models.URLField: {"assume_scheme": "https"}}
 
+    def save_model(self, request, obj, form, change):
+        before = None
+        if change:
+            stored = models.Deployment.objects.filter(pk=obj.pk).first()
+            before = deployment_snapshot(stored) if stored else None
+        super().save_model(request, obj, form, change)
+        deployment_admin_saved(actor=request.user, deployment=obj, before=before)
+
     @admin.action(description="Test connection (one small real call)")
     def test_connection(self, request, queryset):
         for deployment in queryset:
             report = deployment_test_connection(deployment=deployment)
             level = messages.SUCCESS if report.ok else messages.ERROR
-            self.message_user(
-                request,
+            text = (
                 f"{deployment.name}: {report.message} (latency {report.latency_ms} ms; asked for "
-                f"{report.requested_size}, got {report.returned_size or 'nothing'})",
-                level,
+                f"{report.requested_size}, got {report.returned_size or 'nothing'})"
             )
+            # The service may have echoed the Authorization header back in its error: never show the key.
+            self.message_user(request, redact_secrets(text, deployment=deployment), level)
 
 
 @admin.register(models.PromptTemplate)
-class PromptTemplateAdmin(admin.ModelAdmin):
+class PromptTemplateAdmin(WorkspaceScopedAdmin):
     list_display = ("name", "workspace")
 
 
-class DraftVersionInline(admin.TabularInline):
+class DraftVersionInline(ScopedInline, admin.TabularInline):
     model = models.DraftVersion
     extra = 0
     readonly_fields = ("number", "text", "variables", "locale_copy", "created_by", "created_at")
     can_delete = False
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # versions are added through the studio (audited)
+
 
 @admin.register(models.PromptDraft)
-class PromptDraftAdmin(admin.ModelAdmin):
+class PromptDraftAdmin(WorkspaceScopedAdmin):
     list_display = ("title", "campaign", "created_by", "updated_at")
     inlines = [DraftVersionInline]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+@admin.register(models.GenerationJob)
+class GenerationJobAdmin(ReadOnlyScopedAdmin):
     """Jobs and variants change only through services (which write the audit trail)."""
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(models.GenerationJob)
-class GenerationJobAdmin(ReadOnlyAdmin):
     list_display = (
         "pk",
         "workspace",
@@ -119,6 +214,6 @@ class GenerationJobAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.Variant)
-class VariantAdmin(ReadOnlyAdmin):
+class VariantAdmin(ReadOnlyScopedAdmin):
     list_display = ("pk", "workspace", "status", "safety_verdict", "width", "height", "created_at")
     list_filter = ("status", "safety_verdict", "workspace")

@@ -323,3 +323,87 @@ def workspace_fail_open_enabled(*, workspace: Workspace, actor: Any, changes: di
 
 def workspace_fail_open_disabled(*, workspace: Workspace, actor: Any, changes: dict) -> AuditEvent:
     return _workspace_event(WORKSPACE_FAIL_OPEN_DISABLED, workspace=workspace, actor=actor, changes=changes)
+
+
+# --- admin changes (memberships, campaigns and budgets) -------------------------------------------------
+
+MEMBERSHIP_CHANGED = event_type(
+    "studio.membership.changed",
+    label="Membership changed",
+    message="{actor} changed a membership in the workspace ({subject})",
+    subject_kind="studio.membership",
+)
+CAMPAIGN_CHANGED = event_type(
+    "studio.campaign.changed",
+    label="Campaign changed",
+    message="{actor} changed the campaign {subject}",
+    subject_kind="studio.campaign",
+)
+
+
+def membership_changed(*, membership: Any, actor: Any, action: str, changes: dict, via: str) -> AuditEvent:
+    """``action`` is added / changed / deleted; ``changes`` maps field -> {"before", "after"}."""
+    return audit_record(
+        MEMBERSHIP_CHANGED,
+        workspace=membership.workspace,
+        actor=actor,
+        subject=membership,
+        subject_id=str(membership.pk or ""),
+        data={
+            "action": action,
+            "user": membership.user.get_username(),
+            "role": membership.role,
+            "changes": changes,
+            "via": via,
+        },
+    )
+
+
+def campaign_changed(*, campaign: Any, actor: Any, action: str, changes: dict, via: str) -> AuditEvent:
+    return audit_record(
+        CAMPAIGN_CHANGED,
+        workspace=campaign.workspace,
+        actor=actor,
+        subject=campaign,
+        subject_id=str(campaign.pk or ""),
+        data={"action": action, "name": campaign.name, "changes": changes, "via": via},
+    )
+
+
+# --- repairs by the sweeper (``jobs_sweep``): one event per repair, made by nobody in particular ---------
+
+JOB_REQUEUED = event_type(
+    "studio.job.requeued",
+    label="Generation re-queued",
+    message="{actor} re-queued {subject}: {reason}",
+    subject_kind=JOB,
+)
+VARIANT_RESCREEN_REQUEUED = event_type(
+    "studio.variant.rescreen_requeued",
+    label="Image check re-queued",
+    message="{actor} re-queued the safety check of {subject}: {reason}",
+    subject_kind=VARIANT,
+)
+JOB_RESERVATION_RELEASED = event_type(
+    "studio.job.reservation_released",
+    label="Reservation released",
+    message="{actor} released the {amount} still reserved by the finished {subject}",
+    subject_kind=JOB,
+)
+
+
+def job_requeued(*, job: Any, reason: str, status: str) -> AuditEvent:
+    """``status``: what the job was when the sweeper found it ("queued" with no worker, or "running"
+    past its lease)."""
+    data = {"reason": reason, "status": str(status), "attempts": job.attempts}
+    return audit_record(JOB_REQUEUED, workspace=job.workspace, actor=None, subject=job, data=data)
+
+
+def variant_rescreen_requeued(*, variant: Any, reason: str) -> AuditEvent:
+    data = {"reason": reason, "job": variant.job_id}
+    return audit_record(VARIANT_RESCREEN_REQUEUED, workspace=variant.workspace, actor=None, subject=variant, data=data)
+
+
+def job_reservation_released(*, job: Any, amount: Decimal) -> AuditEvent:
+    data = {"amount": amount, "status": str(job.status)}
+    return audit_record(JOB_RESERVATION_RELEASED, workspace=job.workspace, actor=None, subject=job, data=data)

@@ -6,8 +6,10 @@ import json
 import re
 
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 
 from studio.generation.models import MAX_EDGE_PX, CampaignFormat, Deployment, PromptTemplate, Variant, VariantStatus
+from studio.lib.imaging.errors import MSG_EMPTY
 from studio.lib.providers.routing import available_routes
 
 SIZE_PATTERN = re.compile(r"^\s*(\d{1,6})\s*[xX×]\s*(\d{1,6})\s*$")
@@ -25,13 +27,37 @@ def parse_size(value: str) -> tuple[int, int]:
     return width, height
 
 
+def refuse_nul(value: str, label: str) -> str:
+    """NUL characters cannot be stored (PostgreSQL refuses them in text and JSON: a 500) and mean nothing in
+    a prompt. Django's CharField refuses them in its own value, but not in what a field parses out of it
+    (a JSON ``"\\u0000"``, a dict of phrases): those fields call this with their label."""
+    if "\x00" in value:
+        raise forms.ValidationError(f"{label} cannot contain NUL (\\0) characters; remove them and try again.")
+    return value
+
+
+def name_nul_refusals(form: forms.BaseForm) -> None:
+    """Django's CharField refuses NUL with "Null characters are not allowed."; say which field instead,
+    in the same words as :func:`refuse_nul` (the page's summary alert lists messages without labels)."""
+    for name, field in form.fields.items():
+        label = field.label or name.replace("_", " ").capitalize()
+        field.validators = [
+            ProhibitNullCharactersValidator(
+                message=f"{label} cannot contain NUL (\\0) characters; remove them and try again."
+            )
+            if isinstance(v, ProhibitNullCharactersValidator)
+            else v
+            for v in field.validators
+        ]
+
+
 class LocaleCopyField(forms.CharField):
     """One line per locale: ``ja: 春のセール``."""
 
     widget = forms.Textarea(attrs={"rows": 3})
 
     def to_python(self, value):
-        text = super().to_python(value) or ""
+        text = refuse_nul(super().to_python(value) or "", "In-image copy")
         copy: dict[str, str] = {}
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -49,6 +75,13 @@ class LocaleCopyField(forms.CharField):
         if isinstance(value, dict):
             return "\n".join(f"{k}: {v}" for k, v in value.items())
         return value
+
+
+class TemplateValuesField(forms.CharField):
+    """The template's ``{"name": "value"}`` JSON; the form's ``clean_variables`` parses it."""
+
+    def to_python(self, value):
+        return refuse_nul(super().to_python(value), "Template values")
 
 
 class DraftForm(forms.Form):
@@ -71,7 +104,7 @@ class DraftForm(forms.Form):
         required=False,
         help_text='One line per locale, e.g. "en: Spring sale" and "ja: 春のセール".',
     )
-    variables = forms.CharField(
+    variables = TemplateValuesField(
         label="Template values (JSON)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -80,6 +113,7 @@ class DraftForm(forms.Form):
 
     def __init__(self, *args, workspace=None, **kwargs):
         super().__init__(*args, **kwargs)
+        name_nul_refusals(self)
         if "template" in self.fields:
             templates = workspace.prompt_templates.order_by("name") if workspace is not None else None
             if templates is not None and templates.exists():
@@ -97,7 +131,10 @@ class DraftForm(forms.Form):
             raise forms.ValidationError('Template values must look like {"name": "value"}.') from exc
         if not isinstance(value, dict) or not all(isinstance(v, str | int | float) for v in value.values()):
             raise forms.ValidationError('Template values must look like {"name": "value"}.')
-        return {str(k): str(v) for k, v in value.items()}
+        values = {str(k): str(v) for k, v in value.items()}
+        for key, text in values.items():  # JSON decodes "\u0000" to a NUL the raw text did not show
+            refuse_nul(key + text, "Template values")
+        return values
 
     def clean(self):
         data = super().clean()
@@ -206,12 +243,15 @@ class EditForm(forms.Form):
     )
     reference_files = MultipleFileField(
         required=False,
+        # The image checks' own words (lib imaging) rather than Django's "The submitted file is empty."
+        error_messages={"empty": MSG_EMPTY},
         label="Upload reference images",
         help_text="PNG, JPEG or WebP. Used as extra inputs, e.g. the product to place in the scene.",
     )
 
     def __init__(self, *args, workspace=None, exclude_variant=None, **kwargs):
         super().__init__(*args, **kwargs)
+        name_nul_refusals(self)
         queryset = Variant.objects.none()
         if workspace is not None:
             queryset = (
@@ -231,3 +271,14 @@ class EditForm(forms.Form):
             )
         self.fields["reference_variants"].queryset = queryset
         self.fields["reference_variants"].label_from_instance = lambda v: f"#{v.pk} {v.draft.title} ({v.size})"
+
+    def error_summary(self) -> str:
+        """Each refused field's own message, named: the page's one alert must say what to fix even for
+        fields shown without an inline error (a hidden mask, a file input)."""
+        parts = [" ".join(str(m) for m in errors) for errors in [self.non_field_errors()] if errors]
+        for name, errors in self.errors.items():
+            if name == "__all__":
+                continue
+            label = "Mask" if name == "mask" else self.fields[name].label or name.replace("_", " ").capitalize()
+            parts.append(f"{label}: {' '.join(str(m) for m in errors)}")
+        return " ".join(parts) or "Please fix the highlighted fields."

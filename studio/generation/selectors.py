@@ -33,7 +33,8 @@ def draft_get(*, workspace: Workspace, pk: int) -> PromptDraft:
 
 
 def jobs_for_draft(*, draft: PromptDraft, limit: int = 20) -> list[GenerationJob]:
-    variants = Variant.objects.order_by("index")
+    # The workspace joined in: each thumbnail's URL names the workspace (Variant.thumbnail_src).
+    variants = Variant.objects.select_related("workspace").order_by("index")
     return list(
         GenerationJob.objects.filter(draft_version__draft=draft)
         .select_related("deployment", "draft_version", "base_variant", "target_format")
@@ -93,7 +94,7 @@ def draft_tree(*, draft: PromptDraft) -> list[dict]:
     variants = {
         v.pk: v
         for v in Variant.objects.filter(draft=draft)
-        .select_related("job__deployment", "created_by")
+        .select_related("job__deployment", "created_by", "workspace")
         .order_by("created_at", "index")
     }
     nodes = {pk: {"variant": v, "children": []} for pk, v in variants.items()}
@@ -165,3 +166,14 @@ def draft_version_diff(*, draft: PromptDraft, number: int) -> dict:
         result["copy"] or result["variables"]
     )
     return result
+
+
+def variant_media_get(*, workspace: Workspace, pk: int) -> Variant:
+    """The variant whose image or thumbnail is asked for, in ``workspace`` only (404 for missing and
+    forbidden alike). Light on purpose: a page of thumbnails makes one of these per image."""
+    try:
+        return Variant.objects.only("pk", "workspace_id", "image", "thumbnail", "format").get(
+            workspace=workspace, pk=pk
+        )
+    except Variant.DoesNotExist as exc:
+        raise Http404("No such variant") from exc

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from studio.generation import screening, services
 from studio.generation.models import Variant
+from studio.generation.retrying import retry_transient_db_errors
 from studio.safety.tasks import backoff_seconds
 
 MAX_RETRIES = 8  # of a pending image check: 15 s doubling to 15 min, about an hour in all
@@ -33,7 +34,10 @@ def _max_retries() -> int:
     soft_time_limit=600,
     name="studio.tasks.job_run",
 )
+@retry_transient_db_errors(max_retries=10)
 def job_run(self, job_id: int) -> None:
+    """A deadlock or serialisation failure that escapes the services' own retry becomes a jittered Celery
+    retry (``retry_transient_db_errors``): never acked as done with the job left "running"."""
     try:
         services.job_execute(job_id=job_id)
     except services.JobRetry as retry:
@@ -51,6 +55,7 @@ def job_run(self, job_id: int) -> None:
     soft_time_limit=120,
     name="approvals.safety.tasks.safety_retry_pending_variant",
 )
+@retry_transient_db_errors(max_retries=MAX_RETRIES)
 def safety_retry_pending_variant(self, variant_id: int) -> str:
     """Screen a new variant's image, retrying a pending check with bounded exponential backoff (a job's
     pending prompt check is retried by ``job_run`` itself)."""
@@ -68,3 +73,12 @@ def safety_retry_pending_variant(self, variant_id: int) -> str:
         )
         return "pending"
     raise self.retry(countdown=backoff_seconds(self.request.retries))
+
+
+@shared_task(name="studio.tasks.jobs_sweep", ignore_result=True, soft_time_limit=120)
+def jobs_sweep() -> int:
+    """Every minute (Celery beat): re-publish queued jobs nobody picked up, re-queue running jobs past
+    their lease, re-screen images whose check was never answered, release reservations of ended jobs."""
+    from studio.generation.services.sweeper import jobs_sweep as sweep  # services import this module
+
+    return sweep().repairs

@@ -52,7 +52,9 @@ def blocklist_name_for(workspace: Workspace) -> str:
 
 @dataclass(frozen=True)
 class TextAnalysis:
-    severities: dict[str, int] = field(default_factory=dict)  # Azure category -> 0..7
+    # Azure category -> 0..7; None when the service listed the category without a severity (the spec
+    # makes ``severity`` optional: not reported, which the screener records as severity 0, unreported)
+    severities: dict[str, int | None] = field(default_factory=dict)
     blocklist_matches: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -112,7 +114,7 @@ class AzureContentSafetyClient:
         """Eight severity levels per category plus blocklist hits; long text is analysed in chunks and
         the highest severity of any chunk counts."""
         names = list(blocklist_names)
-        severities: dict[str, int] = {}
+        severities: dict[str, int | None] = {}
         matches: list[dict[str, str]] = []
         for chunk in text_chunks(text):
             payload: dict[str, Any] = {
@@ -125,7 +127,8 @@ class AzureContentSafetyClient:
             body = self._request("POST", "text:analyze", json=payload)
             for item in _list(body, "categoriesAnalysis"):
                 category, severity = str(item.get("category", "")), _severity(item)
-                severities[category] = max(severities.get(category, 0), severity)
+                seen = severities.get(category)
+                severities[category] = severity if seen is None else max(seen, severity or 0)
             for item in body.get("blocklistsMatch") or []:
                 if isinstance(item, dict) and item not in matches:
                     matches.append(
@@ -133,8 +136,9 @@ class AzureContentSafetyClient:
                     )
         return TextAnalysis(severities=severities, blocklist_matches=matches)
 
-    def analyze_image(self, image: bytes) -> dict[str, int]:
-        """Four severity levels (0/2/4/6) per category for a downscaled copy of ``image``."""
+    def analyze_image(self, image: bytes) -> dict[str, int | None]:
+        """Four severity levels (0/2/4/6) per category for a downscaled copy of ``image`` (None: listed
+        without a severity)."""
         try:
             data, _mime = image_prepare(image)
         except UnreadableImage as exc:
@@ -215,9 +219,13 @@ def _list(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)]
 
 
-def _severity(item: dict[str, Any]) -> int:
+def _severity(item: dict[str, Any]) -> int | None:
+    """The category's severity; None when the reply leaves it out (optional in the 2024-09-01 spec). A
+    value that is present but not 0..7 is still a reply we cannot trust."""
     severity = item.get("severity")
-    if not isinstance(severity, int) or not 0 <= severity <= 7:
+    if severity is None:
+        return None
+    if isinstance(severity, bool) or not isinstance(severity, int) or not 0 <= severity <= 7:
         raise ScreenerUnavailable("Azure AI Content Safety sent a severity outside 0..7.")
     return severity
 

@@ -31,6 +31,8 @@ class SafetyStage(models.TextChoices):
     IMAGE = "image", "Image post-screen"
     PROVIDER_PROMPT = "provider_prompt", "Provider prompt filter"
     PROVIDER_OUTPUT = "provider_output", "Provider output filter"
+    # The provider blocked without saying whether the prompt or the image (no ``moderation_details``).
+    PROVIDER_UNKNOWN = "provider_unknown", "Provider filter (stage not reported)"
 
 
 class AssessmentStatus(models.TextChoices):

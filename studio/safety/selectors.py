@@ -18,7 +18,7 @@ from studio.safety.models import AssessmentStatus, SafetyAssessment, SafetyStage
 from studio.safety.policy import policy_for
 from studio.safety.types import ScreenedImage, strictest
 
-JOB_STAGES = (SafetyStage.PROMPT, SafetyStage.PROVIDER_PROMPT)
+JOB_STAGES = (SafetyStage.PROMPT, SafetyStage.PROVIDER_PROMPT, SafetyStage.PROVIDER_UNKNOWN)
 
 
 def assessments_for(*, variant_id: int, job_id: int | None) -> QuerySet[SafetyAssessment]:

@@ -67,7 +67,7 @@ def _azure_text(
         # The Azure blocklist has not been synced yet; local rules check the same terms meanwhile.
         analysis = client.analyze_text(text)
         note = "Azure blocklist not synced yet; local rules checked the blocklist terms."
-    categories = [measured(c, s, raw=c) for c, s in sorted(analysis.severities.items())]
+    categories = [_azure_measured(c, s) for c, s in sorted(analysis.severities.items())]
     matches = []
     folded = fold(text)
     for hit in analysis.blocklist_matches:
@@ -96,8 +96,16 @@ def _azure_image(client: AzureContentSafetyClient, image: bytes, policy: SafetyP
     return judge(
         screener=Screener.AZURE,
         policy=policy,
-        categories=[measured(c, s, raw=c) for c, s in sorted(severities.items())],
+        categories=[_azure_measured(c, s) for c, s in sorted(severities.items())],
     )
+
+
+def _azure_measured(category: str, severity: int | None) -> dict:
+    """A category Azure listed without a severity was not reported: severity 0, and recorded as unreported
+    (``severity_reported: False``) so the trail does not claim a measurement that was never made."""
+    if severity is None:
+        return measured(category, 0, raw=category, severity_reported=False)
+    return measured(category, severity, raw=category)
 
 
 def _openai(result: ModerationResult, policy: SafetyPolicy, *, input_type: str) -> ScreenerResult:

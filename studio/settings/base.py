@@ -5,6 +5,7 @@ configuration at all: SQLite under var/, local files under var/media/, kombu's f
 var/broker/ and the offline image renderer.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -37,6 +38,8 @@ INSTALLED_APPS = [
     "approvals.reviews",
     "approvals.publishing",
     "approvals.compliance",
+    "axes",
+    "studio.core.login_guard.apps.LoginGuardConfig",
 ]
 
 MIDDLEWARE = [
@@ -50,7 +53,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.core.middleware.ContentSecurityPolicyMiddleware",
-    "studio.core.audit.AuditRequestMiddleware",
+    "studio.security_middleware.ProbeThrottleMiddleware",  # after auth and CSP: its 429 gets the headers
+    "studio.core.audit.middleware.AuditRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "studio.root_urls"
@@ -86,8 +91,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# --- Login throttling (django-axes): N failures per username + IP address lock that pair out for the
+# cool-off, on the login page and the admin's alike. Failed sign-ins are logged and audited
+# (studio.core.login_guard). Behind a proxy, set AXES_IPWARE_PROXY_COUNT so the client address is used.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("IMPRIMATUR_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("IMPRIMATUR_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "studio.core.login_guard.lockout.lockout_response"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
 IMPRIMATUR_SHOW_DEMO_LOGINS = env.bool("IMPRIMATUR_SHOW_DEMO_LOGINS", default=False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "studio:home"
@@ -126,6 +146,9 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
     }
+# Unpublished images are served only through the studio's authorised views; on S3 they redirect to a
+# signed URL that expires after this many seconds (published renditions keep their public URL).
+IMPRIMATUR_MEDIA_URL_SECONDS = env.int("IMPRIMATUR_MEDIA_URL_SECONDS", default=300)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -156,7 +179,10 @@ elif CELERY_BROKER_URL.startswith("redis"):
     # it has been unacked for longer than this timeout, and the job runs again (idempotently). It must be
     # longer than the slowest task and the longest retry countdown (a task waiting for its ETA is held
     # unacked too), or a healthy worker's task would be delivered a second time.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    # Short, because the sweeper (``jobs_sweep``) and the job lease below cover a crashed worker's jobs:
+    # 1,200 s is above the slowest task (job_run's soft_time_limit, 600 s) and the longest retry countdown
+    # (the image check's 15-minute backoff), instead of kombu's default of an hour.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1200)}
 CELERY_IMPORTS = ["studio.safety.tasks"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
@@ -168,10 +194,20 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "review-reminders": {"task": "approvals.tasks.reviews_send_reminders", "schedule": 15 * 60},
+    # The repair path for stuck jobs and images (studio.generation.services.sweeper).
+    "jobs-sweep": {"task": "studio.tasks.jobs_sweep", "schedule": 60},
 }
+# A claimed job's lease: another delivery may take it over only after this (job_run's soft_time_limit of
+# 600 s plus a margin); the sweeper re-queues "running" jobs whose lease ran out.
+IMPRIMATUR_JOB_LEASE_SECONDS = env.int("IMPRIMATUR_JOB_LEASE_SECONDS", default=900)
 
 # --- Image providers. The embedded default is the offline renderer; real deployments are data
 # (Deployment rows) whose secret is read at call time from the env var they name.
+# Deployment keys: only env vars with this prefix, or named in the operator's allow-list, may hold one
+# (never DJANGO_SECRET_KEY or a database password); endpoints are https unless http is allowed (mocks).
+IMPRIMATUR_SECRET_ENV_PREFIX = env.str("IMPRIMATUR_SECRET_ENV_PREFIX", default="IMPRIMATUR_KEY_")
+IMPRIMATUR_SECRET_ENV_ALLOWLIST = env.list("IMPRIMATUR_SECRET_ENV_ALLOWLIST", default=[])
+IMPRIMATUR_ALLOW_HTTP_ENDPOINTS = env.bool("IMPRIMATUR_ALLOW_HTTP_ENDPOINTS", default=False)
 IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS = env.float("IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS", default=120.0)
 IMPRIMATUR_PROVIDER_MAX_RETRIES = env.int("IMPRIMATUR_PROVIDER_MAX_RETRIES", default=4)
 
@@ -184,6 +220,11 @@ IMPRIMATUR_SAFETY_TIMEOUT_SECONDS = env.float("IMPRIMATUR_SAFETY_TIMEOUT_SECONDS
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="imprimatur@localhost")
+
+# Shared cache (the 404-probe counters of studio.security_middleware): Redis when CACHE_URL is set, so
+# every worker counts together; else Django's per-process local memory.
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("CACHE_URL")}}
 
 LOGGING = {
     "version": 1,

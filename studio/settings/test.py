@@ -11,3 +11,4 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 IMPRIMATUR_PROVIDER_MAX_RETRIES = 3
+IMPRIMATUR_ALLOW_HTTP_ENDPOINTS = True  # mock image servers on http://127.0.0.1

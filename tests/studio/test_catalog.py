@@ -124,7 +124,7 @@ def test_deployment_upsert_creates_then_updates_with_audit(workspace):
         "--model",
         "gpt-image-1.5",
         "--secret-env",
-        "AZURE_OPENAI_KEY",
+        "IMPRIMATUR_KEY_AZURE_OPENAI",
         "--surface",
         "deployments",
         stdout=StringIO(),
@@ -134,7 +134,7 @@ def test_deployment_upsert_creates_then_updates_with_audit(workspace):
     assert deployment.azure_surface == "deployments"
     created = AuditEvent.objects.get(action="studio.deployment.created")
     assert created.actor is None
-    assert created.data["changes"]["secret_env"] == "AZURE_OPENAI_KEY"
+    assert created.data["changes"]["secret_env"] == "IMPRIMATUR_KEY_AZURE_OPENAI"
 
     call_command(
         "deployment_upsert",
@@ -187,7 +187,7 @@ def test_deployment_upsert_validates_like_the_admin(workspace):
             "--provider",
             "azure-openai",
             "--secret-env",
-            "AZURE_OPENAI_KEY",
+            "IMPRIMATUR_KEY_AZURE_OPENAI",
         )
     assert "endpoint" in str(caught.value)
     assert not Deployment.objects.exists()

@@ -27,12 +27,21 @@ from approvals.reviews.services._common import (
     lock_variant,
 )
 from approvals.reviews.services.comments import comment_add, comment_resolve
-from approvals.reviews.services.decisions import decision_apply, decision_check, decision_notify, review_decide
+from approvals.reviews.services.decisions import (
+    decision_apply,
+    decision_attempt,
+    decision_check,
+    decision_notify,
+    decision_refusal_record,
+    review_decide,
+)
 from approvals.reviews.services.notifications import notification_send, notifications_mark_read, stage_notify
 from approvals.reviews.services.sla import stage_escalate, stage_remind
+from approvals.reviews.services.stage_policies import stage_policy_change_record
 from approvals.reviews.services.submission import reviews_supersede, variant_request_override, variant_submit
 
 __all__ = [
+    "stage_policy_change_record",
     "APPROVING",
     "MAX_COMMENT_CHARS",
     "MAX_NOTE_CHARS",
@@ -48,8 +57,10 @@ __all__ = [
     "comment_add",
     "comment_resolve",
     "decision_apply",
+    "decision_attempt",
     "decision_check",
     "decision_notify",
+    "decision_refusal_record",
     "lock_review",
     "lock_variant",
     "notification_send",

@@ -6,7 +6,9 @@
   audit event (through ``variant_transition`` when the variant's status changes);
 - ``decision_notify`` tells the next stage's assignees, or the submitter once the review closed.
 
-``review_decide`` runs the three in one transaction.
+``review_decide`` runs the three in one transaction. ``decision_attempt`` is what views call: it runs
+``review_decide`` and, when the rules refuse, records the refusal (``approvals.review.decision_refused``)
+in a transaction of its own, after the refused one rolled back, then re-raises.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals.reviews import events, selectors
-from approvals.reviews.errors import InvalidDecision, StageNotReady, StaleReview
+from approvals.reviews.errors import REFUSED, InvalidDecision, StageNotReady, StaleReview, refusal_code
 from approvals.reviews.models import (
     ApprovalRule,
     Comment,
@@ -42,8 +44,10 @@ from approvals.reviews.services._common import (
     review_url,
     sla_due,
 )
-from approvals.reviews.services.notifications import notification_send, stage_notify
+from approvals.reviews.services.notifications import stage_notify
+from studio.core.errors import refusal_message
 from studio.core.models import Workspace
+from studio.core.notifications import notification_send
 from studio.core.permissions import RoleRequired, SelfApprovalForbidden, SeparationOfDuties
 from studio.generation.lifecycle import variant_transition
 from studio.generation.models import Variant, VariantStatus
@@ -253,3 +257,52 @@ def review_decide(
     decision = decision_apply(actor=actor, ctx=ctx)
     decision_notify(ctx=ctx)
     return decision
+
+
+def decision_attempt(
+    *,
+    actor,
+    stage: ReviewStage,
+    outcome: str,
+    note: str = "",
+    expected_sha256: str,
+    comment_ids: Sequence[int] = (),
+) -> Decision:
+    """``review_decide``, leaving a trace when the rules refuse it (role, separation of duties,
+    self-approval, a stale or closed review): auditors must see who tried to approve what they may not.
+
+    The refusal is raised inside ``review_decide``'s transaction, which rolls back, so the event is
+    written afterwards in its own transaction. ``review_decide`` itself still writes nothing when it
+    refuses (its callers and tests rely on that). Input mistakes (``InvalidDecision``: a missing note, an
+    unknown outcome) are the person's to fix, not a rule's verdict, and are not recorded."""
+    try:
+        return review_decide(
+            actor=actor,
+            stage=stage,
+            outcome=outcome,
+            note=note,
+            expected_sha256=expected_sha256,
+            comment_ids=comment_ids,
+        )
+    except InvalidDecision:
+        raise
+    except REFUSED as exc:
+        decision_refusal_record(actor=actor, stage=stage, outcome=outcome, exc=exc)
+        raise
+
+
+def decision_refusal_record(*, actor, stage: ReviewStage, outcome: str, exc: Exception) -> None:
+    """Write ``approvals.review.decision_refused`` for ``exc`` in its own transaction (nothing if the
+    review is gone)."""
+    current = ReviewStage.objects.select_related("review__workspace").filter(pk=stage.pk).first()
+    if current is None:
+        return
+    with transaction.atomic():
+        events.decision_refused(
+            review=current.review,
+            stage=current,
+            actor=actor,
+            attempted=outcome,
+            code=refusal_code(exc),
+            reason=refusal_message(exc),
+        )

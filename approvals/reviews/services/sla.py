@@ -12,8 +12,8 @@ from django.utils import timezone
 from approvals.reviews import events
 from approvals.reviews.models import ReviewStage, StageStatus
 from approvals.reviews.services._common import review_url, when
-from approvals.reviews.services.notifications import notification_send
 from studio.core.models import Role
+from studio.core.notifications import notification_send
 from studio.core.permissions import members_with_role
 
 

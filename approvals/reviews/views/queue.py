@@ -104,7 +104,7 @@ def _bulk_approve(request: HtmxHttpRequest, workspace: Workspace | None) -> Http
                 )
                 continue
             try:
-                services.review_decide(
+                services.decision_attempt(
                     actor=request.user, stage=stage, outcome=DecisionOutcome.APPROVE, expected_sha256=sha
                 )
             except REFUSED as exc:

@@ -114,7 +114,7 @@ def review_decide(request: HtmxHttpRequest, slug: str, pk: int, stage_pk: int) -
     if form.is_valid():
         data = form.cleaned_data
         try:
-            decision = services.review_decide(
+            decision = services.decision_attempt(
                 actor=request.user,
                 stage=stage,
                 outcome=data["outcome"],

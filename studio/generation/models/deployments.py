@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -10,8 +11,37 @@ from django.db.models import Q
 from studio.core.models import Workspace
 
 ENV_VAR_VALIDATOR = RegexValidator(
-    r"^[A-Z_][A-Z0-9_]*$", "Give the name of an environment variable (e.g. AZURE_OPENAI_KEY), not a secret."
+    r"^[A-Z_][A-Z0-9_]*$", "Give the name of an environment variable (e.g. IMPRIMATUR_KEY_AZURE), not a secret."
 )
+
+
+def secret_env_problem(name: str) -> str | None:
+    """Why ``name`` may not hold a deployment's key, or None. Only variables the operator set aside for keys
+    qualify (the ``IMPRIMATUR_SECRET_ENV_PREFIX`` prefix or the ``IMPRIMATUR_SECRET_ENV_ALLOWLIST``): any
+    other variable (``DJANGO_SECRET_KEY``, a database password) would be sent to the endpoint as a bearer
+    token by "Test connection"."""
+    if not name:
+        return None
+    prefix = getattr(settings, "IMPRIMATUR_SECRET_ENV_PREFIX", "IMPRIMATUR_KEY_")
+    allowed = set(getattr(settings, "IMPRIMATUR_SECRET_ENV_ALLOWLIST", ()))
+    if name in allowed or (prefix and name.startswith(prefix) and len(name) > len(prefix)):
+        return None
+    if name == "DJANGO_SECRET_KEY":
+        return "DJANGO_SECRET_KEY is the site's own signing key and can never be sent to an image service."
+    return (
+        f"{name} is not a variable set aside for API keys: use a name starting with {prefix} "
+        "(or ask the operator to add it to IMPRIMATUR_SECRET_ENV_ALLOWLIST)."
+    )
+
+
+def endpoint_problem(url: str) -> str | None:
+    """Keys travel in the request headers, so endpoints are https unless the operator allows http
+    (``IMPRIMATUR_ALLOW_HTTP_ENDPOINTS``, for local mock servers)."""
+    if not url or url.lower().startswith("https://"):
+        return None
+    if getattr(settings, "IMPRIMATUR_ALLOW_HTTP_ENDPOINTS", False):
+        return None
+    return "The endpoint must use https:// (the API key is sent with every request)."
 
 
 class SizeMode(models.TextChoices):
@@ -154,6 +184,13 @@ class Deployment(models.Model):
             raise ValidationError({"endpoint": "Azure deployments need an endpoint URL."})
         if self.provider != ProviderKind.OFFLINE and self.auth_mode == AuthMode.API_KEY and not self.secret_env:
             raise ValidationError({"secret_env": "Name the environment variable that holds the API key."})
+        problems = {}
+        if secret_problem := secret_env_problem(self.secret_env):
+            problems["secret_env"] = secret_problem
+        if self.provider != ProviderKind.OFFLINE and (url_problem := endpoint_problem(self.endpoint)):
+            problems["endpoint"] = url_problem
+        if problems:
+            raise ValidationError(problems)
 
     @property
     def is_offline(self) -> bool:

@@ -83,6 +83,8 @@ class GenerationJob(models.Model):
     safety_categories = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When a worker last claimed the job: its lease runs from here (see studio.generation.services.sweeper).
+    claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

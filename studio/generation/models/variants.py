@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from studio.core.models import Workspace
 from studio.generation.models.campaigns import PromptDraft
@@ -76,6 +77,17 @@ class Variant(models.Model):
     @property
     def size(self) -> str:
         return f"{self.width}x{self.height}"
+
+    # Where pages load the image from: the authorised views (members of the workspace only), never the
+    # file's storage URL, which would be public. Use these instead of ``image.url`` / ``thumbnail.url``.
+    @property
+    def image_src(self) -> str:
+        return reverse("studio:variant_image", args=[self.workspace.slug, self.pk])
+
+    @property
+    def thumbnail_src(self) -> str:
+        """The thumbnail (or the full image when the variant has none)."""
+        return reverse("studio:variant_thumbnail", args=[self.workspace.slug, self.pk])
 
     # Named states for templates and services, so nothing compares against status strings.
     @property

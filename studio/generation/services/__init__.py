@@ -18,6 +18,7 @@ inside a web request. Modules by role:
 """
 
 from studio.generation.errors import BudgetExceeded, JobRetry, StudioError
+from studio.generation.services.admin_changes import campaign_change_record, membership_change_record
 from studio.generation.services.budget import budget_reserve, budget_settle
 from studio.generation.services.deployments import DeploymentUpsert, deployment_upsert
 from studio.generation.services.drafts import (
@@ -47,6 +48,8 @@ from studio.generation.services.variants import LOCALISE_INSTRUCTION, variant_ed
 from studio.generation.services.workspace_settings import SAFETY_SETTING_FIELDS, workspace_settings_changed
 
 __all__ = [
+    "campaign_change_record",
+    "membership_change_record",
     "LOCALISE_INSTRUCTION",
     "SAFETY_SETTING_FIELDS",
     "TEMPLATE_VARIABLE",

@@ -1,6 +1,8 @@
 """A campaign's budget: reserve a job's estimate at launch, settle it to the real cost when the job ends.
 
 Both lock the campaign row, so concurrent launches and finishing jobs can never overspend or count twice.
+The lock is step 1 of the one lock order (``studio.generation.locks``): callers that also lock a job take
+the campaign first (``job_lock_with_campaign``), and the audit event comes last.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from studio.generation.errors import BudgetExceeded
+from studio.generation.locks import campaign_lock
 from studio.generation.models import Campaign, GenerationJob
 
 
@@ -17,7 +20,7 @@ def _money(value: Decimal) -> str:
 
 def budget_reserve(*, campaign: Campaign, amount: Decimal) -> Campaign:
     """Reserve ``amount`` under a row lock so concurrent launches can never overspend."""
-    locked = Campaign.objects.select_for_update(of=("self",)).get(pk=campaign.pk)
+    locked = campaign_lock(campaign.pk)
     remaining = locked.budget - locked.reserved_cost - locked.spent_cost
     if amount > remaining:
         raise BudgetExceeded(
@@ -33,7 +36,7 @@ def budget_reserve(*, campaign: Campaign, amount: Decimal) -> Campaign:
 
 def budget_settle(*, job: GenerationJob, actual: Decimal) -> None:
     """Release the job's reservation and count what it really cost (the caller saves the job)."""
-    campaign = Campaign.objects.select_for_update(of=("self",)).get(pk=job.campaign_id)
+    campaign = campaign_lock(job.campaign_id)  # already held when the caller used job_lock_with_campaign
     campaign.reserved_cost = max(Decimal(0), campaign.reserved_cost - job.reserved_cost)
     campaign.spent_cost += actual
     campaign.save(update_fields=["reserved_cost", "spent_cost"])

@@ -72,3 +72,25 @@ def deployment_upsert(
     record = events.deployment_created if created else events.deployment_updated
     record(deployment=deployment, actor=actor, changes=changes, via=via)
     return DeploymentUpsert(deployment=deployment, created=created, changes=changes)
+
+
+ADMIN_AUDITED_FIELDS = (*AUDITED_FIELDS, "auth_mode", "is_default", "active", "routing")
+
+
+def deployment_snapshot(deployment: Deployment) -> dict[str, str]:
+    """The audited fields of ``deployment`` as text (the key's variable *name*, never its value)."""
+    return {f: str(getattr(deployment, f)) for f in ADMIN_AUDITED_FIELDS}
+
+
+@transaction.atomic
+def deployment_admin_saved(*, actor, deployment: Deployment, before: dict[str, str] | None) -> dict[str, str]:
+    """Record a deployment saved in the admin (``before`` is None when it was added) with the same events
+    as ``deployment_upsert``: where images come from and whose key they use is a configuration decision
+    the workspace's chain must show. The admin form already ran the model's validation."""
+    after = deployment_snapshot(deployment)
+    changes = {f: after[f] for f in ADMIN_AUDITED_FIELDS if (before or {}).get(f) != after[f]}
+    if before is not None and not changes:
+        return changes
+    record = events.deployment_created if before is None else events.deployment_updated
+    record(deployment=deployment, actor=actor, changes=changes, via="admin")
+    return changes

@@ -10,6 +10,7 @@ from studio.core.models import Role
 from studio.core.permissions import require_role
 from studio.generation import events
 from studio.generation.errors import StudioError
+from studio.generation.locks import campaign_lock
 from studio.generation.models import Campaign, DraftVersion, PromptDraft, PromptTemplate
 
 TEMPLATE_VARIABLE = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
@@ -30,6 +31,9 @@ def draft_create(
     require_role(actor, campaign.workspace, Role.MARKETER, action="write drafts")
     if template is not None and template.workspace_id != campaign.workspace_id:
         raise StudioError("That template belongs to another workspace.")
+    # Lock order (studio.generation.locks): the campaign before the audit chain head, so the deferred
+    # foreign-key check at COMMIT never waits for a settling job while this holds the chain head.
+    campaign_lock(campaign.pk)
     draft = PromptDraft(workspace=campaign.workspace, campaign=campaign, title=title.strip(), created_by=actor)
     draft.full_clean()
     draft.save()
@@ -59,6 +63,8 @@ def draft_version_add(
 ) -> DraftVersion:
     """Versions are immutable; saving an edited draft adds one (unchanged text adds nothing)."""
     require_role(actor, draft.workspace, Role.MARKETER, action="edit drafts")
+    # Lock order (studio.generation.locks): campaign, then the draft, then the audit chain head last.
+    campaign_lock(draft.campaign_id)
     draft = PromptDraft.objects.select_for_update(of=("self",)).get(pk=draft.pk)
     latest = draft.versions.order_by("-number").first()
     text = text.strip()

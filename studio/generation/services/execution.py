@@ -10,6 +10,7 @@ provider factory is an argument, so tests hand in a fake provider instead of pat
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +23,15 @@ from django.utils import timezone
 
 from studio.generation import events, screening, tasks
 from studio.generation.errors import JobRetry
+from studio.generation.locks import job_lock_with_campaign
 from studio.generation.models import GenerationJob, JobStatus, Variant, VariantStatus
 from studio.generation.pricing import PriceNotFound, price_for
+from studio.generation.retrying import transient_db_retry
 from studio.generation.services.budget import budget_settle
 from studio.generation.services.failures import job_provider_failed, job_screen_prompt
+from studio.generation.services.launch import BROKER_ERRORS
 from studio.generation.services.storage import image_store, thumbnail_make
+from studio.generation.services.sweeper import job_lease
 from studio.generation.signals import variant_superseded
 from studio.lib.pricing import cost_of_usage
 from studio.lib.providers import (
@@ -44,6 +49,7 @@ from studio.lib.sizing import check_returned_size, plan_size
 from studio.safety.tasks import backoff_seconds as safety_backoff
 
 ProviderFactory = Callable[[Any], ImageProvider]
+logger = logging.getLogger(__name__)
 
 _JOB_RELATED = ("deployment__profile", "workspace", "draft_version__draft")
 
@@ -71,16 +77,20 @@ def job_execute(*, job_id: int, provider_factory: ProviderFactory = get_provider
             raise JobRetry(countdown=backoff_seconds(max(job.attempts, 1), None), reason="safety check pending")
         return GenerationJob.objects.get(pk=job_id)
 
-    job, claimed = _job_claim(job_id)
+    job, claimed = transient_db_retry(lambda: _job_claim(job_id))
     if not claimed:
         return job
     try:
         result, latency_ms, price = _job_call(job, provider_factory)
     except ProviderError as exc:
-        return job_provider_failed(job_id=job_id, error=exc)
+        error = exc
+        return transient_db_retry(lambda: job_provider_failed(job_id=job_id, error=error))
     stored = _images_store(job, result)
-    return _job_record(
-        job_id=job_id, result=result, stored=stored, actual=cost_of_usage(result.usage, price), latency_ms=latency_ms
+    actual = cost_of_usage(result.usage, price)
+    # The provider has billed this call: a lost deadlock re-runs the record transaction here, with the
+    # result still in memory, rather than calling the provider again on a task retry.
+    return transient_db_retry(
+        lambda: _job_record(job_id=job_id, result=result, stored=stored, actual=actual, latency_ms=latency_ms)
     )
 
 
@@ -93,12 +103,18 @@ def _job_claim(job_id: int) -> tuple[GenerationJob, bool]:
     job = GenerationJob.objects.select_for_update(of=("self",)).select_related(*_JOB_RELATED).get(pk=job_id)
     if job.is_terminal:
         return job, False
+    now = timezone.now()
+    if job.status == JobStatus.RUNNING and job.claimed_at and now - job.claimed_at < job_lease():
+        # Another delivery (a re-publish by the sweeper, a duplicate) holds a live lease: never make a
+        # second, billed provider call for the same job. A crashed worker's lease runs out, then it's ours.
+        return job, False
     job.status = JobStatus.RUNNING
     job.attempts += 1
     job.progress = 30
-    job.started_at = job.started_at or timezone.now()
+    job.started_at = job.started_at or now
+    job.claimed_at = now
     job.error_message = ""
-    job.save(update_fields=["status", "attempts", "progress", "started_at", "error_message"])
+    job.save(update_fields=["status", "attempts", "progress", "started_at", "claimed_at", "error_message"])
     return job, True
 
 
@@ -212,11 +228,8 @@ def _variants_create(job: GenerationJob, stored: list[StoredImage]) -> list[Vari
 def _job_record(
     *, job_id: int, result: ProviderResult, stored: list[StoredImage], actual: Decimal, latency_ms: int
 ) -> GenerationJob:
-    job = (
-        GenerationJob.objects.select_for_update(of=("self",))
-        .select_related("workspace", "draft_version__draft")
-        .get(pk=job_id)
-    )
+    # Lock order (studio.generation.locks): campaign, then the job, then variants; audit chain head last.
+    job = job_lock_with_campaign(job_id, related=("workspace", "draft_version__draft"))
     if job.is_terminal:  # another delivery finished first: keep its variants and cost
         return job
     budget_settle(job=job, actual=actual)
@@ -262,8 +275,13 @@ def _job_record(
 
 
 def _screens_enqueue(variant_ids: list[int]) -> None:
+    """After commit: a broker outage leaves the variants "safety_pending" for the sweeper to re-screen,
+    instead of failing a job whose images and cost are already recorded."""
     for pk in variant_ids:
-        tasks.safety_retry_pending_variant.delay(pk)
+        try:
+            tasks.safety_retry_pending_variant.delay(pk)
+        except BROKER_ERRORS:
+            logger.warning("broker unreachable: variant %s waits for the sweeper's re-screen", pk, exc_info=True)
 
 
 # --- in this process (the CLI) -------------------------------------------------------------------------

@@ -14,12 +14,17 @@ from django.utils import timezone
 
 from studio.generation import events
 from studio.generation.errors import JobRetry
+from studio.generation.locks import job_lock_with_campaign
 from studio.generation.models import GenerationJob, JobStatus
 from studio.generation.screening import provider_filters_record, screening_record
 from studio.generation.services.budget import budget_settle
+from studio.generation.services.redacting import error_redact, text_redact
 from studio.lib.providers import ErrorKind, ProviderError
 from studio.lib.providers.retry import backoff_seconds
 from studio.safety.services import screen_prompt
+
+#: A provider block's stage (``ProviderError.stage``) as the assessment's ``SafetyStage``.
+PROVIDER_STAGES = {"prompt": "provider_prompt", "input": "provider_prompt", "output": "provider_output"}
 
 
 def job_finish_without_images(
@@ -62,7 +67,8 @@ def job_screen_prompt(job: GenerationJob) -> str:
         return "ok"
     screening = screen_prompt(workspace=job.workspace, text=job.prompt)
     with transaction.atomic():
-        locked = GenerationJob.objects.select_for_update(of=("self",)).get(pk=job.pk)
+        # Lock order (studio.generation.locks): campaign, then job (a block settles the budget), audit last.
+        locked = job_lock_with_campaign(job.pk, related=())
         if locked.is_terminal:
             return "blocked" if locked.status == JobStatus.BLOCKED else "ok"
         screening_record(screening=screening, stage="prompt", workspace=job.workspace, job=locked, text=job.prompt)
@@ -86,8 +92,10 @@ def job_screen_prompt(job: GenerationJob) -> str:
 
 def job_provider_failed(*, job_id: int, error: ProviderError) -> GenerationJob:
     """Retry later (raises ``JobRetry``), or close the job as blocked or failed, by the error's kind."""
+    error = error_redact(error)  # provider text may echo a key: never store it (job, audit chain, exports)
     with transaction.atomic():
-        job = GenerationJob.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=job_id)
+        # Lock order (studio.generation.locks): campaign, then job; the audit event last.
+        job = job_lock_with_campaign(job_id, related=("workspace",))
         if job.is_terminal:
             return job
         if error.kind == ErrorKind.RETRYABLE and job.attempts <= settings.IMPRIMATUR_PROVIDER_MAX_RETRIES:
@@ -97,7 +105,8 @@ def job_provider_failed(*, job_id: int, error: ProviderError) -> GenerationJob:
             events.job_retrying(job=job, error=error)
             countdown = backoff_seconds(job.attempts, error.retry_after)
         elif error.kind == ErrorKind.BLOCKED:
-            stage = "provider_prompt" if error.stage in ("prompt", "input") else "provider_output"
+            # No stage in the reply (OpenAI without moderation_details): "provider_unknown", never a guess.
+            stage = PROVIDER_STAGES.get(error.stage, "provider_unknown")
             provider_filters_record(
                 workspace=job.workspace,
                 job=job,
@@ -134,8 +143,10 @@ def job_provider_failed(*, job_id: int, error: ProviderError) -> GenerationJob:
 
 def job_give_up(*, job_id: int, reason: str) -> GenerationJob:
     """Close a job that kept asking for a retry (e.g. the safety service never answered)."""
+    reason = text_redact(reason)
     with transaction.atomic():
-        job = GenerationJob.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=job_id)
+        # Lock order (studio.generation.locks): campaign, then job; the audit event last.
+        job = job_lock_with_campaign(job_id, related=("workspace",))
         if job.is_terminal:
             return job
         job_finish_without_images(

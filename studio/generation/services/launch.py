@@ -8,11 +8,13 @@ size plan, prompt length) and reserved its estimated cost under the campaign's r
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from studio.core.models import Role, Workspace
 from studio.core.permissions import require_role
@@ -31,8 +33,11 @@ from studio.generation.services.budget import budget_reserve
 from studio.generation.services.drafts import missing_variables, prompt_compose
 from studio.generation.services.storage import image_store
 from studio.lib.capabilities import check_request
+from studio.lib.providers.api_versions import surface_warnings
 from studio.lib.providers.routing import available_routes, route_overrides
 from studio.lib.sizing import SizeError, SizePlan, plan_size
+
+logger = logging.getLogger(__name__)
 
 MAX_PROMPT_CHARS = 32000
 
@@ -104,6 +109,8 @@ def _validate_launch(
         plan = None
     if errors:
         raise StudioError("Please fix the highlighted settings.", field_errors=errors)
+    # What the deployment's surface (Azure api-version) does not document: shown before spending, kept on the job.
+    plan.notes.extend(surface_warnings(deployment, size=plan.size, output_format=request.output_format))
     return plan
 
 
@@ -203,6 +210,8 @@ def _job_build(
         prompt=prompt,
         input_images=inputs.image_count if inputs.base_variant else 0,
     )
+    # Lock order (studio.generation.locks): the campaign (budget) before the new job row and before the
+    # caller's audit event, which takes the chain head last.
     budget_reserve(campaign=draft.campaign, amount=estimate.amount)
     job = GenerationJob(
         workspace=workspace,
@@ -245,9 +254,33 @@ def _job_build(
     return job, estimate
 
 
+QUEUE_UNREACHABLE = "The queue is unreachable; your job will start when it is back."
+# What publishing raises when the broker is down (kombu wraps most; a raw refused socket can escape).
+BROKER_ERRORS: tuple[type[BaseException], ...] = (KombuOperationalError, ConnectionError, OSError)
+
+
+def job_publish(job_id: int) -> bool:
+    """Publish one job to the queue; ``False`` (logged, not raised) when the broker is unreachable.
+
+    The job is already committed "queued" with its budget reserved, so failing here must not turn the
+    request into a 500: the sweeper (``jobs_sweep``) re-publishes queued jobs that no worker picked up."""
+    try:
+        tasks.job_run.delay(job_id)
+    except BROKER_ERRORS:
+        logger.warning("broker unreachable: job %s stays queued for the sweeper", job_id, exc_info=True)
+        return False
+    return True
+
+
 def _enqueue(job: GenerationJob) -> None:
+    """Publish after commit; ``job.queue_unreachable`` tells the caller (the view) the broker was down."""
     job_id = job.pk
-    transaction.on_commit(lambda: tasks.job_run.delay(job_id))
+    job.queue_unreachable = False
+
+    def publish() -> None:
+        job.queue_unreachable = not job_publish(job_id)
+
+    transaction.on_commit(publish)
 
 
 @transaction.atomic

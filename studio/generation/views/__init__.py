@@ -16,6 +16,7 @@ from studio.generation.views.browse import (
     workspace_detail,
 )
 from studio.generation.views.generate import generate, generate_preview, job_rerun, job_status
+from studio.generation.views.media import variant_image, variant_thumbnail
 from studio.generation.views.variants import variant_detail, variant_edit, variant_localise
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "styleguide",
     "variant_detail",
     "variant_edit",
+    "variant_image",
     "variant_localise",
+    "variant_thumbnail",
     "workspace_detail",
 ]

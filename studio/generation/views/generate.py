@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from studio.core.permissions import workspace_for_user
 from studio.generation import selectors, services
 from studio.generation.forms import GenerateForm
+from studio.generation.services.launch import QUEUE_UNREACHABLE
 from studio.generation.views.common import REFUSED, draft_context, refusal_words, role_context
 from studio.lib.providers import offline
 
@@ -81,6 +82,8 @@ def generate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             for field, message in getattr(exc, "field_errors", {}).items():
                 form.add_error(field if field in form.fields else None, message)
         else:
+            # The job is committed and reserved either way; a broker outage only delays its start.
+            queue_notice = QUEUE_UNREACHABLE if getattr(job, "queue_unreachable", False) else ""
             if request.htmx:
                 return render(
                     request,
@@ -89,8 +92,12 @@ def generate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                         **role_context(request.user, workspace),
                         "job": selectors.job_get(workspace=workspace, pk=job.pk),
                         "draft": draft,
+                        "queue_notice": queue_notice,
                     },
+                    status=202 if queue_notice else 200,
                 )
+            if queue_notice:
+                messages.warning(request, queue_notice)
             return redirect("studio:draft", slug=workspace.slug, pk=draft.pk)
     else:
         error = "Please fix the highlighted settings."
@@ -104,16 +111,37 @@ def generate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(request, "studio/draft.html", context, status=422)
 
 
+POLL_FAST = 5  # polls at one second before backing off
+POLL_MAX_SECONDS = 15
+
+
+def poll_delay(poll: int) -> int:
+    """Seconds before the job card's next poll: every second at first, then doubling up to 15 s, so a
+    job waiting for a worker (or a broker) does not cost a request a second for as long as the tab is open."""
+    if poll < POLL_FAST:
+        return 1
+    return min(POLL_MAX_SECONDS, 2 ** (poll - POLL_FAST + 1))
+
+
 @login_required
 @require_GET
 def job_status(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """Polled by the job card while it runs; the fragment stops polling once the job is finished."""
+    """Polled by the job card while it runs (backing off, see ``poll_delay``); the fragment stops
+    polling once the job is finished."""
     workspace = workspace_for_user(request.user, slug)
     job = selectors.job_get(workspace=workspace, pk=pk)
+    raw = request.GET.get("poll", "0")
+    poll = min(int(raw), 100) if raw.isdigit() and len(raw) < 6 else 0
     return render(
         request,
         "studio/draft.html#job",
-        {**role_context(request.user, workspace), "job": job, "draft": job.draft_version.draft},
+        {
+            **role_context(request.user, workspace),
+            "job": job,
+            "draft": job.draft_version.draft,
+            "poll_next": poll + 1,
+            "poll_delay": poll_delay(poll),
+        },
     )
 
 
@@ -128,6 +156,8 @@ def job_rerun(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         messages.error(request, refusal_words(exc))
         return redirect("studio:draft", slug=workspace.slug, pk=job.draft_version.draft_id)
     messages.success(request, "Re-running with exactly the same settings: the result appears as a sibling.")
+    if getattr(rerun, "queue_unreachable", False):
+        messages.warning(request, QUEUE_UNREACHABLE)
     return redirect(
         reverse("studio:draft", kwargs={"slug": workspace.slug, "pk": job.draft_version.draft_id}) + f"#job-{rerun.pk}"
     )

@@ -124,7 +124,7 @@ def variant_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 return HttpResponseClientRedirect(url)
             return redirect(url)
     else:
-        error = "Please fix the highlighted fields."
+        error = form.error_summary()
     context = _variant_context(request, workspace, variant, edit_form=form, edit_error=error)
     return render(request, "studio/variant.html", context, status=422)
 

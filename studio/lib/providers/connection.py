@@ -6,6 +6,8 @@ accepted size, one image, the lowest quality) and says what went wrong in terms 
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,8 +15,17 @@ from dataclasses import dataclass
 import httpx2
 
 from studio.lib.providers import get_provider
+from studio.lib.providers.api_versions import FIXED_TEST_SIZE, surface_spec
 from studio.lib.providers.base import GenerationRequest, ImageProvider, ProviderError
 from studio.lib.sizing import SizeError, smallest_size
+
+# Bearer tokens, "api-key: ..." headers and sk-... style keys, whatever the service echoed back.
+SECRET_PATTERNS = (
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)(api[-_]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"()\bsk-[A-Za-z0-9_-]{8,}"),
+)
+REDACTED = "[redacted]"
 
 TEST_PROMPT = "A plain test card: one teal circle centred on a white background. No text."
 
@@ -28,13 +39,26 @@ class ConnectionReport:
     message: str
 
 
+def redact_secrets(text: str, *, deployment) -> str:
+    """``text`` without the deployment's key (its variable's value, wherever it appears) or anything shaped
+    like a key. A service (or an admin's own server) may echo the Authorization header in its error body,
+    and the admin message must never show it."""
+    value = os.environ.get(deployment.secret_env, "") if getattr(deployment, "secret_env", "") else ""
+    if len(value) >= 4:
+        text = text.replace(value, REDACTED)
+    for pattern in SECRET_PATTERNS:
+        text = pattern.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    return text
+
+
 def deployment_test_connection(
     *,
     deployment,
     http_client: httpx2.Client | None = None,
     provider_factory: Callable[..., ImageProvider] = get_provider,
 ) -> ConnectionReport:
-    """One cheap real call to ``deployment``; never raises for what an admin can fix (the report says it).
+    """One cheap real call to ``deployment``; never raises for what an admin can fix (the report says it),
+    and never repeats the key in its message.
 
     Needs no database: ``deployment`` is read by attribute (a saved or unsaved ``Deployment``)."""
     profile = deployment.profile
@@ -43,6 +67,11 @@ def deployment_test_connection(
     except SizeError as exc:
         return ConnectionReport(ok=False, latency_ms=0, requested_size="", returned_size="", message=str(exc))
     size = f"{width}x{height}"
+    spec = surface_spec(deployment)
+    if spec is not None and not spec.documents_size(size):
+        # A surface whose spec lists fixed sizes only (deployments + 2025-04-01-preview): test with one it
+        # documents, so a failure means the connection, not an undocumented size.
+        size = "{}x{}".format(*FIXED_TEST_SIZE)
     qualities = profile.qualities or ["auto"]
     quality = "low" if "low" in qualities else qualities[0]
     output_format = "png" if "png" in (profile.output_formats or ["png"]) else profile.output_formats[0]
@@ -56,7 +85,7 @@ def deployment_test_connection(
             latency_ms=int((time.monotonic() - started) * 1000),
             requested_size=size,
             returned_size="",
-            message=exc.user_message,
+            message=redact_secrets(exc.user_message, deployment=deployment),
         )
     latency_ms = result.latency_ms or int((time.monotonic() - started) * 1000)
     image = result.images[0]

@@ -28,6 +28,12 @@ SAFETY_CODES = frozenset(
     }
 )
 OUTPUT_HINTS = ("generated image", "output", "response was filtered")
+# The wordings that name the prompt: OpenAI's older refusal ("Your prompt may contain ...") and Azure's
+# prompt filter ("Your task failed as a result of our safety system.").
+PROMPT_HINTS = ("your prompt", "your task failed")
+#: A block whose reply names no stage (OpenAI's ``moderation_blocked`` without ``moderation_details``):
+#: recorded as such rather than guessed.
+UNKNOWN_STAGE = "unknown"
 SUPPORTED_VALUES = re.compile(r"Supported values are:?\s*(.+?)\.?\s*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -101,10 +107,12 @@ def _safety_error(error: dict[str, Any], *, status: int, request_id: str) -> Pro
         stage = "prompt"
     elif stage_hint == "output" or any(hint in message.lower() for hint in OUTPUT_HINTS):
         stage = "output"
-    else:
+    elif str(error.get("param") or "") == "prompt" or any(hint in message.lower() for hint in PROMPT_HINTS):
         stage = "prompt"
+    else:
+        stage = UNKNOWN_STAGE
     categories = [str(c) for c in details.get("categories") or []] or _filtered_categories(filter_results)
-    what = "this prompt" if stage == "prompt" else "the image it made"
+    what = {"prompt": "this prompt", "output": "the image it made"}.get(stage, "this request")
     listed = f" ({', '.join(c.replace('_', ' ') for c in categories)})" if categories else ""
     return ProviderError(
         f"The image service's safety system refused {what}{listed}. Nothing was charged; change the wording "

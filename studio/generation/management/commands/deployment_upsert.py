@@ -37,7 +37,14 @@ class Command(BaseCommand):
         parser.add_argument("--endpoint")
         parser.add_argument("--model", help="Model id, or the Azure deployment name")
         parser.add_argument("--api-version", dest="api_version")
-        parser.add_argument("--secret-env", dest="secret_env", help="NAME of the env var holding the key")
+        parser.add_argument(
+            "--secret-env",
+            dest="secret_env",
+            help=(
+                "NAME of the env var holding the key; it must start with IMPRIMATUR_SECRET_ENV_PREFIX "
+                "(default IMPRIMATUR_KEY_) or be listed in IMPRIMATUR_SECRET_ENV_ALLOWLIST"
+            ),
+        )
         parser.add_argument("--profile", help="Capability profile name (default: one named like the model)")
         parser.add_argument("--surface", choices=AzureSurface.values, help="Azure surface: v1 or deployments")
 
@@ -45,7 +52,7 @@ class Command(BaseCommand):
         secret_env = opts.get("secret_env")
         if secret_env is not None and not ENV_NAME.match(secret_env):
             raise CommandError(
-                "--secret-env must be the NAME of an environment variable (like AZURE_OPENAI_KEY), not the key "
+                "--secret-env must be the NAME of an environment variable (like IMPRIMATUR_KEY_AZURE), not the key "
                 "itself; nothing was saved."
             )
         workspace = Workspace.objects.filter(slug=opts["workspace"]).first()

@@ -102,8 +102,10 @@ class Command(BaseCommand):
             user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@demo.local"})
             first, last = full_name.split(" ", 1)
             user.first_name, user.last_name = first, last
+            # The workspace admin is staff (the admin, scoped to their workspaces), never a superuser:
+            # superusers are operators, made with `createsuperuser`.
             user.is_staff = staff
-            user.is_superuser = staff
+            user.is_superuser = False
             if created or not user.check_password(demo_password(username)):
                 user.set_password(demo_password(username))
             user.save()

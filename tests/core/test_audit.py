@@ -12,7 +12,17 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from studio.core import audit
-from studio.core.audit import AuditRequestMiddleware, audit_append, audit_verify, event_hash
+from studio.core.audit import (
+    AuditRequestMiddleware,
+    UnknownEventType,
+    actor_name,
+    audit_append,
+    audit_record,
+    audit_verify,
+    event_hash,
+)
+from studio.core.audit import chain as audit_chain
+from studio.core.events import EventType
 from studio.core.management.commands.audit_verify import Command as VerifyCommand
 from studio.core.models import AuditChain, AuditEvent
 from tests import factories as f
@@ -276,6 +286,17 @@ def test_first_broken_workspace_fails_the_whole_run(capsys, workspace, chain):
 
 def test_event_recorded_on_a_whole_second_verifies(workspace, monkeypatch):
     """SQLite stores such a timestamp without its fraction; verification must still read it back exactly."""
-    monkeypatch.setattr(audit.timezone, "now", lambda: datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC))
+    monkeypatch.setattr(audit_chain.timezone, "now", lambda: datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC))
     audit_append(workspace=workspace, actor=None, action="studio.test.whole_second")
     assert audit_verify(workspace=workspace).ok
+
+
+def test_audit_record_refuses_an_unregistered_event_type(workspace):
+    stray = EventType(action="studio.test.unregistered", label="Stray", message="{actor}", subject_kind="")
+    with pytest.raises(UnknownEventType):
+        audit_record(stray, workspace=workspace, actor=None)
+    assert not AuditEvent.objects.filter(action="studio.test.unregistered").exists()
+
+
+def test_actor_names_read_as_people():
+    assert (actor_name("Ann Lee (ann)"), actor_name("ann"), actor_name("system")) == ("Ann Lee", "ann", "The system")

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from approvals.compliance.selectors import asset_trail, asset_trail_json
+from approvals.compliance.trails import asset_trail, asset_trail_json
 from approvals.publishing.models import Publication
 from approvals.reviews.models import Comment, Decision, Review, ReviewStage
 from studio.core.audit import audit_append
@@ -200,17 +200,18 @@ def test_trail_of_another_workspace_is_404_and_of_own_workspace_403_for_marketer
 ):
     client.force_login(compliance)
     for name in ("compliance:trail", "compliance:trail_json", "compliance:audit_pack"):
-        assert client.get(reverse(name, args=[other_asset.pk])).status_code == 404
-        assert client.get(reverse(name, args=[999999])).status_code == 404
+        assert client.get(reverse(name, args=["acme", other_asset.pk])).status_code == 404
+        assert client.get(reverse(name, args=["rival", other_asset.pk])).status_code == 404
+        assert client.get(reverse(name, args=["acme", 999999])).status_code == 404
     client.force_login(marketer)
-    response = client.get(reverse("compliance:trail", args=[asset["child"].pk]))
+    response = client.get(reverse("compliance:trail", args=["acme", asset["child"].pk]))
     assert response.status_code == 403
     assert "audit history of Acme" in response.content.decode()
 
 
 def test_workspace_admins_may_read_the_trail(client, ws_admin, asset):
     client.force_login(ws_admin)
-    assert client.get(reverse("compliance:trail", args=[asset["child"].pk])).status_code == 200
+    assert client.get(reverse("compliance:trail", args=["acme", asset["child"].pk])).status_code == 200
 
 
 # --- the log ------------------------------------------------------------------------------------------------
@@ -328,7 +329,7 @@ def test_export_downloads_the_filtered_log_and_records_the_download(client, comp
 
 def test_trail_shows_the_whole_story(client, compliance, asset):
     client.force_login(compliance)
-    response = client.get(reverse("compliance:trail", args=[asset["child"].pk]))
+    response = client.get(reverse("compliance:trail", args=["acme", asset["child"].pk]))
     body = response.content.decode()
     assert response.status_code == 200
     for text in (
@@ -395,7 +396,7 @@ def test_asset_trail_query_count_does_not_grow_with_the_lineage(compliance, asse
 
 def test_trail_json_download(client, compliance, asset):
     client.force_login(compliance)
-    response = client.get(reverse("compliance:trail_json", args=[asset["child"].pk]))
+    response = client.get(reverse("compliance:trail_json", args=["acme", asset["child"].pk]))
     data = response.json()
     assert data["variant"] == asset["child"].pk
     assert [v["variant"] for v in data["lineage"]] == [asset["root"].pk, asset["child"].pk]
@@ -403,7 +404,7 @@ def test_trail_json_download(client, compliance, asset):
 
 def test_audit_pack_zip_holds_every_version_the_trail_and_correct_sums(client, compliance, asset):
     client.force_login(compliance)
-    response = client.get(reverse("compliance:audit_pack", args=[asset["child"].pk]))
+    response = client.get(reverse("compliance:audit_pack", args=["acme", asset["child"].pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
@@ -432,7 +433,7 @@ def test_audit_pack_zip_holds_every_version_the_trail_and_correct_sums(client, c
 def test_audit_pack_lists_a_file_missing_from_storage(client, compliance, asset):
     asset["root"].image.storage.delete(asset["root"].image.name)
     client.force_login(compliance)
-    response = client.get(reverse("compliance:audit_pack", args=[asset["child"].pk]))
+    response = client.get(reverse("compliance:audit_pack", args=["acme", asset["child"].pk]))
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     manifest = json.loads(archive.read("manifest.json"))
     assert [m["path"] for m in manifest["missing"]] == [f"versions/01-variant-{asset['root'].pk}.png"]

@@ -15,8 +15,8 @@ from django.http import StreamingHttpResponse
 
 from approvals.compliance import exports
 from approvals.compliance.exports import AuditFilter, export_response, iter_export
-from studio.core import audit
 from studio.core.audit import audit_append
+from studio.core.audit import chain as audit_chain
 from studio.core.models import AuditEvent
 from tests import factories as f
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 def _append_on(day: int, monkeypatch, **kwargs) -> AuditEvent:
     """Append as if on 2026-03-<day> (events are append-only: they cannot be back-dated afterwards)."""
     with monkeypatch.context() as patch:
-        patch.setattr(audit.timezone, "now", lambda: datetime(2026, 3, day, 12, tzinfo=UTC))
+        patch.setattr(audit_chain.timezone, "now", lambda: datetime(2026, 3, day, 12, tzinfo=UTC))
         return audit_append(**kwargs)
 
 

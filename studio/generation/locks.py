@@ -1,0 +1,49 @@
+"""The one lock order every write transaction follows, so two transactions can never wait on each other.
+
+Global order (take locks in this order, never the reverse; skip what a transaction does not need):
+
+1. the **campaign** row (``campaign_lock``) — budgets, and the row every draft, job and variant refers to;
+2. **jobs** by primary key (``job_lock``, after its campaign: ``job_lock_with_campaign``);
+3. **variants** by primary key (``studio.generation.lifecycle``, ``screening``);
+4. **reviews, stages, comments, publications** (the approvals apps);
+5. the workspace's **audit chain head** LAST — ``studio.core.audit`` takes it inside ``audit_append``,
+   which every event builder calls, so an event is always written after the rows it describes are locked.
+
+Why the campaign comes first even for a transaction that only inserts (a draft, a job): Django's foreign
+keys on PostgreSQL are ``DEFERRABLE INITIALLY DEFERRED``, so the check that the draft's campaign exists
+runs at COMMIT and takes ``FOR KEY SHARE`` on the campaign row — *after* the transaction has taken the
+audit chain head. A worker settling a job held the campaign and waited for the chain head: a deadlock
+(issue 10). Locking the campaign up front moves that wait before the chain head, where it cannot invert.
+
+Campaign locks are ``FOR NO KEY UPDATE`` (``no_key=True``): a budget change never touches the key, and that
+lock mode does not conflict with the ``FOR KEY SHARE`` of other transactions' foreign-key checks, so
+inserting rows that reference a campaign never waits for a settling job at all.
+
+On SQLite ``select_for_update`` is a no-op (writes serialise on the database lock, ``IMMEDIATE``
+transactions), so these helpers only cost a read there.
+"""
+
+from __future__ import annotations
+
+from studio.generation.models import Campaign, GenerationJob
+
+_JOB_RELATED = ("deployment__profile", "workspace", "draft_version__draft")
+
+
+def campaign_lock(campaign_id: int) -> Campaign:
+    """Step 1: lock the campaign row (``FOR NO KEY UPDATE``). Call before any other lock in the order."""
+    return Campaign.objects.select_for_update(of=("self",), no_key=True).get(pk=campaign_id)
+
+
+def job_lock(job_id: int, *, related: tuple[str, ...] = _JOB_RELATED) -> GenerationJob:
+    """Step 2: lock one job row. Its campaign, if the transaction needs it, must be locked already."""
+    return GenerationJob.objects.select_for_update(of=("self",)).select_related(*related).get(pk=job_id)
+
+
+def job_lock_with_campaign(job_id: int, *, related: tuple[str, ...] = _JOB_RELATED) -> GenerationJob:
+    """Steps 1 and 2 for a transaction that settles a job's budget: the campaign first, then the job.
+
+    A job's campaign never changes, so reading it unlocked to know which campaign to lock is safe."""
+    campaign_id = GenerationJob.objects.values_list("campaign_id", flat=True).get(pk=job_id)
+    campaign_lock(campaign_id)
+    return job_lock(job_id, related=related)

@@ -1,0 +1,181 @@
+"""Issue 10, "every stuck state has a way out": a broker that is down never turns Generate into a 500,
+and the sweeper (``jobs_sweep``) re-publishes queued jobs, re-queues running jobs past their lease,
+re-screens images whose check was never answered and releases reservations of ended jobs, auditing each."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from studio.core.models import AuditEvent
+from studio.generation import services, tasks
+from studio.generation.models import Campaign, GenerationJob, JobStatus, Variant, VariantStatus
+from studio.generation.services import execution
+from studio.generation.services.launch import QUEUE_UNREACHABLE
+from studio.generation.services.sweeper import jobs_sweep
+from tests.studio.test_services import launch
+from tests.studio.test_views import client_for, draft  # noqa: F401, F811 - fixtures
+
+BROKER_DOWN = KombuOperationalError("[Errno 111] Connection refused")
+
+
+def _form(workspace, ad_format) -> dict:
+    return {
+        "deployment": workspace.deployments.get().pk,
+        "target_format": ad_format.pk,
+        "n": 1,
+        "quality": "low",
+        "output_format": "png",
+        "route": "explicit",
+    }
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the publish runs when the launch commits
+@pytest.mark.parametrize("htmx", [True, False])
+def test_generate_with_the_broker_down_answers_with_a_notice_not_a_500(
+    htmx,
+    client_for,  # noqa: F811
+    marketer,
+    draft,  # noqa: F811
+    workspace,
+    ad_format,
+):
+    extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    with mock.patch.object(tasks.job_run, "delay", side_effect=BROKER_DOWN):
+        response = client_for(marketer).post(
+            reverse("studio:generate", args=[workspace.slug, draft.pk]), _form(workspace, ad_format), **extra
+        )
+    job = GenerationJob.objects.get()
+    assert job.status == JobStatus.QUEUED
+    assert job.reserved_cost > 0
+    assert Campaign.objects.get(pk=job.campaign_id).reserved_cost == job.reserved_cost
+    if htmx:
+        assert response.status_code == 202
+        assert QUEUE_UNREACHABLE in response.content.decode()
+    else:
+        assert response.status_code == 302
+        assert QUEUE_UNREACHABLE in [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_a_refused_connection_is_a_broker_outage_too(
+    marketer,
+    draft,  # noqa: F811
+    offline_deployment,
+    django_capture_on_commit_callbacks,
+):  # noqa: E501
+    with (
+        mock.patch.object(tasks.job_run, "delay", side_effect=ConnectionRefusedError(111, "refused")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job = launch(marketer, draft, offline_deployment, n=1)
+    assert job.queue_unreachable is True
+    assert GenerationJob.objects.get(pk=job.pk).status == JobStatus.QUEUED
+
+
+@pytest.fixture
+def queued(marketer, draft, offline_deployment, django_capture_on_commit_callbacks):  # noqa: F811
+    with django_capture_on_commit_callbacks(execute=False):
+        return launch(marketer, draft, offline_deployment, n=1)
+
+
+def test_sweeper_republishes_a_queued_job_nobody_picked_up_and_audits_it(queued):
+    published: list[int] = []
+    assert jobs_sweep(publish_job=lambda pk: published.append(pk) or True).requeued == []  # too young
+    later = timezone.now() + timedelta(minutes=3)
+    report = jobs_sweep(now=later, publish_job=lambda pk: published.append(pk) or True)
+    assert report.requeued == [queued.pk]
+    assert published == [queued.pk]
+    event = AuditEvent.objects.get(action="studio.job.requeued")
+    assert event.subject_id == str(queued.pk)
+    assert event.data["status"] == "queued"
+
+
+def test_sweeper_records_nothing_while_the_broker_is_still_down(queued):
+    later = timezone.now() + timedelta(minutes=3)
+    with mock.patch.object(tasks.job_run, "delay", side_effect=BROKER_DOWN):
+        assert jobs_sweep(now=later).requeued == []
+    assert not AuditEvent.objects.filter(action="studio.job.requeued").exists()
+
+
+def test_the_periodic_task_is_scheduled_and_runs_the_queued_job(queued, settings, django_capture_on_commit_callbacks):
+    assert settings.CELERY_BEAT_SCHEDULE["jobs-sweep"]["task"] == tasks.jobs_sweep.name
+    GenerationJob.objects.filter(pk=queued.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    with (
+        mock.patch.object(execution, "_screens_enqueue"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert tasks.jobs_sweep() >= 1  # eager: the re-published job runs here
+    assert GenerationJob.objects.get(pk=queued.pk).status == JobStatus.SUCCEEDED
+
+
+def test_a_running_job_past_its_lease_is_requeued_and_taken_over(queued, django_capture_on_commit_callbacks):
+    claimed = timezone.now() - timedelta(minutes=20)
+    GenerationJob.objects.filter(pk=queued.pk).update(
+        status=JobStatus.RUNNING, progress=30, attempts=1, started_at=claimed, claimed_at=claimed
+    )
+    report = jobs_sweep(publish_job=lambda pk: True)
+    assert report.requeued == [queued.pk]
+    assert AuditEvent.objects.get(action="studio.job.requeued").data["status"] == "running"
+    with mock.patch.object(execution, "_screens_enqueue"):
+        job = services.job_execute(job_id=queued.pk)
+    assert job.status == JobStatus.SUCCEEDED
+
+
+def test_a_running_job_with_a_live_lease_is_left_alone_and_never_called_twice(queued):
+    now = timezone.now()
+    GenerationJob.objects.filter(pk=queued.pk).update(status=JobStatus.RUNNING, started_at=now, claimed_at=now)
+    assert jobs_sweep(publish_job=lambda pk: True).requeued == []
+    factory = mock.Mock(side_effect=AssertionError("a second provider call"))
+    job = services.job_execute(job_id=queued.pk, provider_factory=factory)
+    assert job.status == JobStatus.RUNNING
+    factory.assert_not_called()
+
+
+def test_a_variant_whose_check_was_never_queued_is_rescreened(queued, django_capture_on_commit_callbacks):
+    with (
+        mock.patch.object(tasks.safety_retry_pending_variant, "delay", side_effect=BROKER_DOWN),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job = services.job_execute(job_id=queued.pk)  # the job ends; its images' checks are not queued
+    assert job.status == JobStatus.SUCCEEDED
+    variant = Variant.objects.get(job=job)
+    assert variant.status == VariantStatus.SAFETY_PENDING
+    published: list[int] = []
+    report = jobs_sweep(
+        now=timezone.now() + timedelta(minutes=3), publish_screen=lambda pk: published.append(pk) or True
+    )
+    assert report.rescreened == [variant.pk] == published
+    assert AuditEvent.objects.get(action="studio.variant.rescreen_requeued").subject_id == str(variant.pk)
+
+
+def test_an_ended_job_still_holding_a_reservation_releases_it(queued):
+    GenerationJob.objects.filter(pk=queued.pk).update(status=JobStatus.FAILED)
+    campaign = Campaign.objects.get(pk=queued.campaign_id)
+    held = queued.reserved_cost
+    assert campaign.reserved_cost == held > 0
+    assert jobs_sweep().released == [queued.pk]
+    assert Campaign.objects.get(pk=campaign.pk).reserved_cost == Decimal(0)
+    assert Campaign.objects.get(pk=campaign.pk).spent_cost == campaign.spent_cost
+    assert GenerationJob.objects.get(pk=queued.pk).reserved_cost == 0
+    assert AuditEvent.objects.filter(action="studio.job.reservation_released").count() == 1
+    assert jobs_sweep().released == []  # idempotent
+
+
+def test_the_job_card_backs_off_and_says_since_when_it_waits(client_for, marketer, workspace, queued):  # noqa: F811
+    url = reverse("studio:job_status", args=[workspace.slug, queued.pk])
+    first = client_for(marketer).get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="load delay:1s"' in first
+    assert "?poll=1" in first
+    since = timezone.localtime(queued.created_at).strftime("%H:%M")
+    assert f"Waiting for a worker since {since}" in first
+    later = client_for(marketer).get(url + "?poll=20", HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="load delay:15s"' in later
+    assert "every 1s" not in later
+    assert client_for(marketer).get(url + "?poll=99999999999", HTTP_HX_REQUEST="true").status_code == 200
