@@ -50,7 +50,7 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
 # The stored columns, then the sentence (computed from them and the subject's label, read last).
 EXPORT_COLUMNS: tuple[str, ...] = (*(name for name, _ in _COLUMNS), "sentence")
 _LOOKUPS: tuple[str, ...] = (*(lookup for _, lookup in _COLUMNS), "subject_info")
-_WORKSPACE, _CREATED, _ACTION, _ACTOR, _SUBJECT_TYPE, _SUBJECT_ID, _DATA = 0, 2, 3, 5, 6, 7, 8
+_AT = {name: index for index, name in enumerate(EXPORT_COLUMNS)}
 # Rows joined per yield: fewer, larger writes without holding more than a page of text.
 _ROWS_PER_WRITE = 200
 
@@ -144,19 +144,22 @@ def _with_sentence(row: tuple) -> list[Any]:
     """The stored values of one row, then its sentence (in place of the subject's label values)."""
     *values, info = row
     subject = subject_ref(
-        subject_type=values[_SUBJECT_TYPE],
-        subject_id=values[_SUBJECT_ID],
-        workspace_slug=values[_WORKSPACE],
+        subject_type=values[_AT["subject_type"]],
+        subject_id=values[_AT["subject_id"]],
+        workspace_slug=values[_AT["workspace"]],
         info=info,
+        with_link=False,  # a file has no links; reversing a URL per row would cost more than the row
     )
-    sentence = event_sentence(action=values[_ACTION], actor_label=values[_ACTOR], subject=subject, data=values[_DATA])
-    values[_CREATED] = values[_CREATED].isoformat(timespec="microseconds")
+    sentence = event_sentence(
+        action=values[_AT["action"]], actor_label=values[_AT["actor"]], subject=subject, data=values[_AT["data"]]
+    )
+    values[_AT["created_at"]] = values[_AT["created_at"]].isoformat(timespec="microseconds")
     return [*values, sentence]
 
 
 def _csv_row(row: tuple) -> list[Any]:
     values = _with_sentence(row)
-    values[_DATA] = json.dumps(values[_DATA], sort_keys=True, ensure_ascii=False)
+    values[_AT["data"]] = json.dumps(values[_AT["data"]], sort_keys=True, ensure_ascii=False)
     return [_csv_cell(v) for v in values]
 
 

@@ -76,7 +76,8 @@ def audit_log(*, workspaces: Sequence[Workspace], filters: AuditFilter) -> Query
 
 def log_people(*, workspaces: Sequence[Workspace]) -> list:
     """Everyone who belongs to one of ``workspaces``: the choices of the log's person picker (one
-    query). Former members keep their events, found through the export's name filter."""
+    query). Members, not "everyone seen in the log": that would be a DISTINCT over the whole log on
+    every page view. Former members' events stay listed; ``audit_export --actor`` finds them by name."""
     return list(
         get_user_model()
         .objects.filter(memberships__workspace__in=[ws.pk for ws in workspaces])

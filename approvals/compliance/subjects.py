@@ -237,7 +237,9 @@ def _reverse(target: tuple[str, list[Any]] | None) -> str:
         return ""
 
 
-def subject_ref(*, subject_type: str, subject_id: str, workspace_slug: str, info: Values | None) -> SubjectRef:
+def subject_ref(
+    *, subject_type: str, subject_id: str, workspace_slug: str, info: Values | None, with_link: bool = True
+) -> SubjectRef:
     """The label and link of one event's subject. ``info`` is the ``subject_info()`` annotation."""
     if not subject_type:
         return SubjectRef(kind="", id=str(subject_id or ""), label="")
@@ -251,6 +253,6 @@ def subject_ref(*, subject_type: str, subject_id: str, workspace_slug: str, info
         kind=subject_type,
         id=str(subject_id),
         label=kind.label(info, str(subject_id)),
-        url=_reverse(kind.link(info, str(subject_id), workspace_slug)),
+        url=_reverse(kind.link(info, str(subject_id), workspace_slug)) if with_link else "",
         title=kind.title,
     )

@@ -176,9 +176,7 @@ def workspaces_with_roles(user, roles: Iterable[str]) -> QuerySet[Workspace]:
     if not getattr(user, "is_authenticated", False):
         return Workspace.objects.none()
     return (
-        Workspace.objects.filter(memberships__user=user, memberships__role__in=list(roles))
-        .distinct()
-        .order_by("name")
+        Workspace.objects.filter(memberships__user=user, memberships__role__in=list(roles)).distinct().order_by("name")
     )
 
 

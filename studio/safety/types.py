@@ -31,10 +31,6 @@ ROUTE_WORDS: dict[str, str] = {
 }
 
 
-def verdict_rank(verdict: str) -> int:
-    return VERDICT_RANK[verdict]
-
-
 def strictest(verdicts: Iterable[str], default: str = SafetyVerdict.ALLOW) -> str:
     """The strictest verdict of ``verdicts`` (``default`` when there are none)."""
     best = default

@@ -200,6 +200,11 @@ CELERY_BEAT_SCHEDULE = {
 # A claimed job's lease: another delivery may take it over only after this (job_run's soft_time_limit of
 # 600 s plus a margin); the sweeper re-queues "running" jobs whose lease ran out.
 IMPRIMATUR_JOB_LEASE_SECONDS = env.int("IMPRIMATUR_JOB_LEASE_SECONDS", default=900)
+# Redis redelivers an unacked message only after the visibility timeout, so the lease never outlasts it:
+# a message redelivered from a dead worker always finds the lease expired and takes the job over at once.
+_visibility = globals().get("CELERY_BROKER_TRANSPORT_OPTIONS", {}).get("visibility_timeout")
+if _visibility:
+    IMPRIMATUR_JOB_LEASE_SECONDS = min(IMPRIMATUR_JOB_LEASE_SECONDS, int(_visibility))
 
 # --- Image providers. The embedded default is the offline renderer; real deployments are data
 # (Deployment rows) whose secret is read at call time from the env var they name.

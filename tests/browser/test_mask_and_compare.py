@@ -68,7 +68,11 @@ def css_view(request):
 
 def _variant(pk: int, name: str) -> SimpleNamespace:
     im = _image(name)
-    return SimpleNamespace(pk=pk, width=im.width, height=im.height, image=SimpleNamespace(url=f"/img/{name}.png"))
+    url = f"/img/{name}.png"
+    # image_src / thumbnail_src: what templates read (the real Variant serves them through authorised views)
+    return SimpleNamespace(
+        pk=pk, width=im.width, height=im.height, image=SimpleNamespace(url=url), image_src=url, thumbnail_src=url
+    )
 
 
 PAGE = """{% load static %}<!doctype html>

@@ -310,5 +310,3 @@ def audit_record(
         subject_id=subject_id,
         data=data,
     )
-
-

@@ -7,7 +7,6 @@ accepted size, one image, the lowest quality) and says what went wrong in terms 
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,15 +16,8 @@ import httpx2
 from studio.lib.providers import get_provider
 from studio.lib.providers.api_versions import FIXED_TEST_SIZE, surface_spec
 from studio.lib.providers.base import GenerationRequest, ImageProvider, ProviderError
+from studio.lib.redaction import redact
 from studio.lib.sizing import SizeError, smallest_size
-
-# Bearer tokens, "api-key: ..." headers and sk-... style keys, whatever the service echoed back.
-SECRET_PATTERNS = (
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)(api[-_]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"()\bsk-[A-Za-z0-9_-]{8,}"),
-)
-REDACTED = "[redacted]"
 
 TEST_PROMPT = "A plain test card: one teal circle centred on a white background. No text."
 
@@ -44,11 +36,7 @@ def redact_secrets(text: str, *, deployment) -> str:
     like a key. A service (or an admin's own server) may echo the Authorization header in its error body,
     and the admin message must never show it."""
     value = os.environ.get(deployment.secret_env, "") if getattr(deployment, "secret_env", "") else ""
-    if len(value) >= 4:
-        text = text.replace(value, REDACTED)
-    for pattern in SECRET_PATTERNS:
-        text = pattern.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
-    return text
+    return redact(text, secrets=[value])
 
 
 def deployment_test_connection(
