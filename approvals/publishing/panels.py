@@ -8,10 +8,8 @@ from typing import Any
 
 from approvals.publishing import selectors
 from approvals.publishing.forms import PublishForm
-from approvals.reviews.selectors import (
-    approved_review_for,
-    can_publish,  # TEMP until studio.core.permissions has it
-)
+from approvals.reviews.selectors import approved_review_for
+from studio.core.permissions import can_publish
 from studio.generation.models import VariantStatus
 
 REVIEW_PANEL = "publishing/partials/review_panel.html"

@@ -21,13 +21,10 @@ from approvals.publishing.errors import NotPublishable
 from approvals.publishing.models import Publication
 from approvals.reviews.errors import REFUSED, refusal_code
 from approvals.reviews.models import Review
-from approvals.reviews.selectors import (
-    approved_review_for,
-    can_publish,  # TEMP until studio.core.permissions has it
-)
+from approvals.reviews.selectors import approved_review_for
 from approvals.reviews.services import lock_variant
 from studio.core.errors import refusal_message
-from studio.core.permissions import RoleRequired
+from studio.core.permissions import RoleRequired, can_publish
 from studio.generation.lifecycle import variant_transition
 from studio.generation.models import CampaignFormat, Variant, VariantStatus
 from studio.lib.imaging import make_rendition

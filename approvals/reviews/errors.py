@@ -64,8 +64,8 @@ class InvalidComment(WorkflowError):
 
 
 # What views and tasks catch: every refusal a person should read. The role errors of studio.core.permissions
-# (RoleRequired, SelfApprovalForbidden, SeparationOfDuties) are becoming ``Forbidden`` refusals; until
-# they are, they are plain ``PermissionDenied`` and caught here too. Show them with ``refusal_message``.
+# are ``Forbidden`` refusals already; Django's own ``PermissionDenied`` (raised by code outside this project,
+# e.g. a decorator) is caught too so it reads as a sentence. Show them with ``refusal_message``.
 REFUSED = (Refusal, PermissionDenied)
 
 

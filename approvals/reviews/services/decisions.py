@@ -32,7 +32,6 @@ from approvals.reviews.models import (
     StageKind,
     StageStatus,
 )
-from approvals.reviews.selectors import can_decide_kind  # TEMP until studio.core.permissions has it
 from approvals.reviews.services._common import (
     APPROVING,
     CLOSING,
@@ -48,7 +47,7 @@ from approvals.reviews.services.notifications import stage_notify
 from studio.core.errors import refusal_message
 from studio.core.models import Workspace
 from studio.core.notifications import notification_send
-from studio.core.permissions import RoleRequired, SelfApprovalForbidden, SeparationOfDuties
+from studio.core.permissions import RoleRequired, SelfApprovalForbidden, SeparationOfDuties, can_decide_kind
 from studio.generation.lifecycle import variant_transition
 from studio.generation.models import Variant, VariantStatus
 from studio.safety.models import SafetyVerdict

@@ -23,11 +23,10 @@ from approvals.reviews.models import (
     StagePolicy,
     StageStatus,
 )
-from approvals.reviews.selectors import can_submit  # TEMP until studio.core.permissions has it
 from approvals.reviews.services._common import MAX_NOTE_CHARS, STATUS_WORDS, lock_review, lock_variant, sla_due
 from approvals.reviews.services.notifications import stage_notify
 from studio.core.models import Role, Workspace
-from studio.core.permissions import RoleRequired, members_with_role
+from studio.core.permissions import RoleRequired, can_submit, members_with_role
 from studio.generation.lifecycle import variant_transition
 from studio.generation.models import Variant, VariantStatus
 from studio.safety.models import SafetyVerdict

@@ -18,11 +18,10 @@ from approvals.reviews.errors import REFUSED, refusal_status
 from approvals.reviews.extensions import review_context
 from approvals.reviews.forms import CommentForm, DecisionForm
 from approvals.reviews.models import DecisionOutcome, Review, ReviewStage, StageStatus
-from approvals.reviews.selectors import can_decide_kind  # TEMP until studio.core.permissions has it
 from approvals.reviews.views._common import HtmxHttpRequest, variant_url
 from studio.core.errors import refusal_message
 from studio.core.models import Role
-from studio.core.permissions import has_role, workspace_for_user
+from studio.core.permissions import can_decide_kind, has_role, workspace_for_user
 from studio.safety.selectors import safety_panel_context
 
 
