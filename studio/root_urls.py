@@ -21,6 +21,10 @@ urlpatterns = [
     path("", include("approvals.reviews.urls")),
     path("", include("approvals.publishing.urls")),
     path("", include("approvals.compliance.urls")),  # /compliance/ and /w/<slug>/compliance/
+    path("", include("studio.runs.urls")),
+    path("", include("approvals.costs.urls")),
+    path("", include("approvals.webhooks.urls")),
+    path("api/v1/", include("approvals.api.urls")),
     path("", include("studio.generation.urls")),
 ]
 

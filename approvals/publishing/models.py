@@ -32,6 +32,8 @@ class Publication(models.Model):
     sha256 = models.CharField(max_length=64)
     source_sha256 = models.CharField(max_length=64)
     rendition_notes = models.JSONField(default=list, blank=True)
+    # Content Credentials: what the rendition's C2PA manifest says (summary for the page and the audit pack).
+    provenance = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=PublicationStatus.choices, default=PublicationStatus.PUBLISHED)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -24,6 +24,12 @@ class Campaign(models.Model):
     budget = models.DecimalField(max_digits=16, decimal_places=6, default=Decimal("100"))
     reserved_cost = models.DecimalField(max_digits=16, decimal_places=6, default=Decimal("0"))
     spent_cost = models.DecimalField(max_digits=16, decimal_places=6, default=Decimal("0"))
+    budget_alert_percent = models.PositiveSmallIntegerField(
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Alert the workspace when spent + reserved crosses this share of the budget",
+    )
+    budget_alert_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -161,6 +161,17 @@ class Deployment(models.Model):
     )
     is_default = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
+    # Limits shared by every worker (the limiter keeps the counts in Redis, or the database without it).
+    max_concurrency = models.PositiveIntegerField(
+        default=4, validators=[MinValueValidator(1)], help_text="Requests in flight at once, across all workers"
+    )
+    requests_per_minute = models.PositiveIntegerField(default=0, help_text="0 = no per-minute limit")
+    # How long one call may take, and how long a job keeps retrying through an outage (time-based budget).
+    request_timeout_seconds = models.PositiveIntegerField(default=120, validators=[MinValueValidator(5)])
+    retry_budget_seconds = models.PositiveIntegerField(default=600)
+    # Circuit breaker: consecutive failed calls, and until when new calls are paused.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    circuit_open_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

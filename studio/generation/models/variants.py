@@ -4,6 +4,7 @@ through ``studio.generation.lifecycle``."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -45,6 +46,9 @@ class Variant(models.Model):
     height = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64, db_index=True)
     format = models.CharField(max_length=8)
+    # Where a rendition crops around (fractions of width and height); None = the centre.
+    focal_x = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    focal_y = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
     size_mismatch = models.BooleanField(default=False, help_text="Returned size differs from the plan")
     filter_results = models.JSONField(default=dict, blank=True, help_text="Provider per-image filter results")
 
