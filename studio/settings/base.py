@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     # Layers, lowest first; each imports only from those above it in this list (import-linter holds it).
     "studio.core",
     "studio.safety",
+    "studio.provenance",
     "studio.generation",
     "studio.runs",
     "approvals.reviews",
