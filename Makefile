@@ -46,7 +46,7 @@ seed: migrate
 run: seed
 	@trap 'kill 0 2>/dev/null' INT TERM EXIT; \
 	$(BIN)/celery -A studio worker -B --schedule var/celerybeat-schedule --pool=threads --concurrency=4 \
-		--loglevel=WARNING & \
+		-Q celery,batch --loglevel=WARNING & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: $(VENV)/.test-installed

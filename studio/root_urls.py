@@ -14,6 +14,12 @@ def login_view(request):
     return auth_views.LoginView.as_view(extra_context=context)(request)
 
 
+# The site's own error pages in every setting (Django's debug page only with DJANGO_DEBUG=1).
+handler400 = "studio.core.error_pages.bad_request"
+handler403 = "studio.core.error_pages.permission_denied"
+handler404 = "studio.core.error_pages.page_not_found"
+handler500 = "studio.core.error_pages.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", login_view, name="login"),
@@ -25,6 +31,8 @@ urlpatterns = [
     path("", include("approvals.costs.urls")),
     path("", include("approvals.webhooks.urls")),
     path("api/v1/", include("approvals.api.urls")),
+    path("", include("approvals.api.ui_urls")),  # /w/<slug>/settings/api-keys/
+    path("", include("studio.provenance.urls")),  # /w/<slug>/settings/content-credentials/
     path("", include("studio.generation.urls")),
 ]
 

@@ -164,6 +164,8 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            "-Q",
+            "celery,batch",  # interactive jobs and production runs' cells (studio.runs)
         ],
         cwd=ROOT,
         env=env,
@@ -206,7 +208,7 @@ def _worker_idle_before_teardown(request):
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if broker.llen("celery") == 0 and broker.hlen("unacked") == 0:
+        if broker.llen("celery") == 0 and broker.llen("batch") == 0 and broker.hlen("unacked") == 0:
             return
         time.sleep(0.2)
 

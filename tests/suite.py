@@ -6,7 +6,7 @@ Steps, in order (every one runs, so one report shows everything that is wrong):
 3. import contracts: `lint-imports` (the layers in pyproject.toml's [tool.importlinter]);
 4. unit: tests on SQLite with eager Celery;
 5. integration: integration + browser tests against real PostgreSQL and Redis, with a real
-   `celery worker` subprocess and headless Chromium.
+   `celery worker` subprocess, headless Chromium and Azurite (Azure Blob Storage, npm-installed into var/node).
 Services that are down are started with the machine's commands. Under CI (CI=true) anything that cannot
 run is a failure; elsewhere it is skipped and reported in one loud line at the end. The last line gives
 the test counts as they are and names the steps that failed.
@@ -71,6 +71,51 @@ def ensure_chromium() -> str | None:
     return None if Path(CHROMIUM).exists() else f"Chromium is not installed at {CHROMIUM}"
 
 
+AZURITE_DIR = ROOT / "var" / "node"  # project-local npm prefix (var/ is gitignored); never a global install
+AZURITE_BIN = AZURITE_DIR / "node_modules" / ".bin" / "azurite-blob"
+AZURITE_PORT = int(os.environ.get("IMPRIMATUR_TEST_AZURITE_PORT", "10000"))
+
+
+def ensure_azurite() -> str | None:
+    """Azurite's blob service on 127.0.0.1 (the Azure destination tests), installed with npm into var/node
+    on first use and started in the background with its data under var/azurite."""
+    if port_open(AZURITE_PORT):
+        return None
+    if not AZURITE_BIN.exists():
+        if not shutil.which("npm"):
+            return "npm is not installed, so Azurite cannot be installed"
+        print("Installing Azurite (npm install azurite@3 into var/node)…", flush=True)
+        AZURITE_DIR.mkdir(parents=True, exist_ok=True)
+        run_quiet(f"npm install --no-audit --no-fund --prefix {AZURITE_DIR} azurite@3")
+        if not AZURITE_BIN.exists():
+            return "npm install azurite@3 failed"
+    print("Azurite is down; starting it…", flush=True)
+    data = ROOT / "var" / "azurite"
+    data.mkdir(parents=True, exist_ok=True)
+    subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+        [
+            str(AZURITE_BIN),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(AZURITE_PORT),
+            "--location",
+            str(data),
+            "--silent",
+            "--skipApiVersionCheck",
+            "--loose",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(30):
+        if port_open(AZURITE_PORT):
+            break
+        time.sleep(1)
+    return None if port_open(AZURITE_PORT) else f"Azurite at 127.0.0.1:{AZURITE_PORT} is unreachable"
+
+
 def pytest(args: list[str], env: dict[str, str], junit: Path) -> int:
     command = [str(BIN / "pytest"), *args, f"--junitxml={junit}", "-q"]
     print("\n$ " + " ".join(command), flush=True)
@@ -110,7 +155,7 @@ def main() -> int:
     unit_junit = tmp / "unit.xml"
     steps.append(("unit", pytest(["-m", "not integration and not browser"], base_env, unit_junit)))
 
-    problems = [p for p in (ensure_postgres(), ensure_redis(), ensure_chromium()) if p]
+    problems = [p for p in (ensure_postgres(), ensure_redis(), ensure_chromium(), ensure_azurite()) if p]
     real_junit = tmp / "real.xml"
     if problems and CI:
         print("\nFAIL: under CI every integration and browser test must run: " + "; ".join(problems), flush=True)
@@ -124,6 +169,7 @@ def main() -> int:
             "MEDIA_ROOT": str(tmp / "media"),
             "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
             "IMPRIMATUR_REAL_SERVICES": "1",
+            "IMPRIMATUR_TEST_AZURITE_URL": f"http://127.0.0.1:{AZURITE_PORT}/devstoreaccount1",
         }
         steps.append(
             ("integration", pytest(["-m", "integration or browser", "--liveserver", "127.0.0.1"], env, real_junit))

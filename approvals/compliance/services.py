@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from approvals.compliance import events
@@ -46,7 +47,8 @@ def audit_log_export(
 
 
 def _pack_files(trail: AssetTrail) -> list[PackFile]:
-    """Every version's image and every publication's rendition, named in lineage order."""
+    """Every version's image and every publication's rendition (and its C2PA manifest when signed),
+    named in lineage order."""
     files: list[PackFile] = []
     for number, version in enumerate(trail.versions, start=1):
         v = version.variant
@@ -63,6 +65,16 @@ def _pack_files(trail: AssetTrail) -> list[PackFile]:
                         pub.file.storage,
                         pub.file.name,
                         pub.sha256,
+                    )
+                )
+            provenance = pub.provenance or {}
+            if provenance.get("manifest_file"):  # the rendition's C2PA manifest store, as c2pa's Reader read it
+                files.append(
+                    PackFile(
+                        f"publications/variant-{v.pk}-publication-{pub.pk}.c2pa.json",
+                        default_storage,
+                        provenance["manifest_file"],
+                        provenance.get("manifest_sha256", ""),
                     )
                 )
     return files

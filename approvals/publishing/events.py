@@ -62,3 +62,97 @@ def publication_refused(*, variant: Any, target_format: Any, actor: Any, code: s
             "reason": reason,
         },
     )
+
+
+PUBLICATION_FAILED = event_type(
+    "approvals.publication.failed",
+    label="Publishing failed",
+    message="{actor} could not publish {subject} as {format} to {destination}: {reason}",
+    subject_kind="approvals.publication",
+)
+
+PUBLICATION_RETRACTED = event_type(
+    "approvals.publication.retracted",
+    label="Retracted",
+    message="{actor} retracted {subject} ({format}) from {destination}: {reason}",
+    subject_kind="approvals.publication",
+)
+
+
+def _destination_label(publication: Publication) -> str:
+    return publication.destination.name if publication.destination_id else "studio storage"
+
+
+def publication_failed(*, publication: Publication, actor: Any, reason: str) -> AuditEvent:
+    """A publish whose destination was down or refused the write: nothing was published."""
+    return audit_record(
+        PUBLICATION_FAILED,
+        workspace=publication.workspace,
+        actor=actor,
+        subject=publication,
+        data={
+            "variant": publication.variant_id,
+            "format": publication.target_format.name if publication.target_format_id else "",
+            "destination": _destination_label(publication),
+            "destination_id": publication.destination_id,
+            "outcome": "failed",
+            "reason": reason,
+        },
+    )
+
+
+def publication_retracted(
+    *, publication: Publication, actor: Any, reason: str, removal: str, key: str, approval_withdrawn: bool
+) -> AuditEvent:
+    """A publisher withdrew a publication: ``removal`` is "deleted" or "moved" (to ``key``)."""
+    return audit_record(
+        PUBLICATION_RETRACTED,
+        workspace=publication.workspace,
+        actor=actor,
+        subject=publication,
+        data={
+            "variant": publication.variant_id,
+            "review": publication.review_id,
+            "format": publication.target_format.name if publication.target_format_id else "",
+            "destination": _destination_label(publication),
+            "destination_id": publication.destination_id,
+            "url": publication.url,
+            "removal": removal,
+            "key": key,
+            "reason": reason,
+            "approval_withdrawn": approval_withdrawn,
+        },
+    )
+
+
+# --- publishing a production run (one request for all its approved cells) ------------------------------
+
+RUN_PUBLISH_REQUESTED = event_type(
+    "approvals.publication.run_requested",
+    label="Run publishing started",
+    message=(
+        "{actor} started publishing run #{run}: {queued_count} renditions queued, {refused_count} refused, "
+        "{missing_count} cells without an approved image"
+    ),
+    subject_kind="runs.productionrun",
+)
+
+
+def run_publish_requested(*, run: Any, actor: Any, queued: list, refused: list, missing: list) -> AuditEvent:
+    """One record per "Publish this run": what was queued, what the rules refused and which cells had no
+    approved image (each publication still records its own event)."""
+    return audit_record(
+        RUN_PUBLISH_REQUESTED,
+        workspace=run.workspace,
+        actor=actor,
+        subject=run,
+        data={
+            "run": run.pk,
+            "queued": queued,
+            "refused": refused,
+            "missing": missing,
+            "queued_count": len(queued),
+            "refused_count": len(refused),
+            "missing_count": len(missing),
+        },
+    )

@@ -6,14 +6,19 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from approvals.publishing.destinations import Destination, DestinationFileField
 from approvals.reviews.models import Review
 from studio.core.models import Workspace
 from studio.generation.models import CampaignFormat, Variant
+
+__all__ = ["Destination", "Publication", "PublicationStatus"]
 
 
 class PublicationStatus(models.TextChoices):
     PUBLISHED = "published", "Published"
     FAILED = "failed", "Failed"
+    RETRACTED = "retracted", "Retracted"
+    PUBLISHING = "publishing", "Publishing…"  # a retry of a failed publication is under way
 
 
 class Publication(models.Model):
@@ -27,7 +32,12 @@ class Publication(models.Model):
     target_format = models.ForeignKey(CampaignFormat, null=True, on_delete=models.SET_NULL, related_name="+")
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
-    file = models.FileField(upload_to="published/%Y/%m/")
+    # Where the rendition was written: a campaign's destination, or the studio's own storage (null).
+    destination = models.ForeignKey(
+        Destination, null=True, blank=True, on_delete=models.PROTECT, related_name="publications"
+    )
+    # The object's key in its destination's storage (``file.storage`` is the destination's).
+    file = DestinationFileField(upload_to="published/%Y/%m/", max_length=500)
     file_format = models.CharField(max_length=8, default="png")
     sha256 = models.CharField(max_length=64)
     source_sha256 = models.CharField(max_length=64)
@@ -35,17 +45,32 @@ class Publication(models.Model):
     # Content Credentials: what the rendition's C2PA manifest says (summary for the page and the audit pack).
     provenance = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=PublicationStatus.choices, default=PublicationStatus.PUBLISHED)
+    # The public address at publish time (the destination's URL template, or its storage's URL).
+    url = models.CharField(max_length=1000, blank=True, default="")
+    # Why the last attempt failed, in words a marketer understands (status "failed"); cleared on success.
+    failure_message = models.CharField(max_length=500, blank=True, default="")
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    retracted_at = models.DateTimeField(null=True, blank=True)
+    retracted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    retraction_reason = models.TextField(blank=True, default="")
+    # Set when the retract also withdrew the approval: publishing again then needs a new decision.
+    approval_withdrawn = models.BooleanField(default=False)
 
     class Meta:
         db_table = "approvals_publication"  # kept from before the move between apps
         ordering = ["-created_at"]
+        # The API lists a workspace's publications newest first by id (cursor pagination).
+        indexes = [models.Index(fields=["workspace", "-id"], name="publication_ws_recent")]
         constraints = [
             models.CheckConstraint(condition=Q(width__gt=0, height__gt=0), name="publication_size_positive"),
+            # One live publication per format; retracted ones stay as history beside a re-publication.
             models.UniqueConstraint(
                 fields=["variant", "target_format"],
-                name="publication_unique_per_format",
+                condition=~Q(status="retracted"),
+                name="publication_unique_live_per_format",
                 violation_error_code="already_published",
             ),
         ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from approvals.publishing.models import Publication
+from approvals.publishing.models import Destination, Publication, PublicationStatus
 from studio.core.models import Membership, Notification, Workspace
 from studio.generation.models import CampaignFormat, Variant
 
@@ -30,8 +30,13 @@ def publication_for_user(*, user, pk: int, workspace: Workspace | None = None) -
 
 
 def publication_for(*, variant: Variant | int, target_format: CampaignFormat | int) -> Publication | None:
-    """The publication of ``variant`` in ``target_format``, if it exists (there is at most one)."""
-    return Publication.objects.filter(variant=variant, target_format=target_format).first()
+    """The live (published or failed) publication of ``variant`` in ``target_format``, if any (at most
+    one; retracted ones are history)."""
+    return (
+        Publication.objects.filter(variant=variant, target_format=target_format)
+        .exclude(status=PublicationStatus.RETRACTED)
+        .first()
+    )
 
 
 def formats_for(*, variant: Variant) -> QuerySet[CampaignFormat]:
@@ -56,3 +61,8 @@ def publication_failure_for(*, user, url: str) -> Notification | None:
         .order_by("-created_at")
         .first()
     )
+
+
+def destinations_for(*, campaign_id: int) -> QuerySet[Destination]:
+    """A campaign's destinations, the default first."""
+    return Destination.objects.filter(campaign_id=campaign_id).order_by("-is_default", "name")

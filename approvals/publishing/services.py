@@ -11,27 +11,35 @@ from __future__ import annotations
 import hashlib
 import io
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from PIL import Image
 
 from approvals.publishing import events
+from approvals.publishing.destination_writes import (
+    DestinationUnavailable,
+    PublicationFailed,
+    live_publication_for,
+    publication_failure_record,
+    rendition_store,
+)
 from approvals.publishing.errors import NotPublishable
-from approvals.publishing.models import Publication
+from approvals.publishing.models import Destination, Publication, PublicationStatus
+from approvals.publishing.rendition_plans import rendition_plan_for, variant_focal
 from approvals.reviews.errors import REFUSED, refusal_code
-from approvals.reviews.models import Review
+from approvals.reviews.models import Review, ReviewStatus
 from approvals.reviews.selectors import approved_review_for
 from approvals.reviews.services import lock_variant
 from studio.core.errors import refusal_message
 from studio.core.permissions import RoleRequired, can_publish
 from studio.generation.lifecycle import variant_transition
 from studio.generation.models import CampaignFormat, Variant, VariantStatus
-from studio.lib.imaging import make_rendition
+from studio.lib.imaging import channel_rendition
 from studio.lib.sizing import SizeError
+from studio.provenance.services import SourceOrigin, provenance_sign
 
 __all__ = [
     "NotPublishable",
+    "PublicationFailed",
     "publication_check",
     "publication_create",
     "publication_refusal_record",
@@ -50,8 +58,16 @@ def publication_check(*, actor, variant: Variant, target_format: CampaignFormat)
     if variant.status not in (VariantStatus.APPROVED, VariantStatus.PUBLISHED):
         raise NotPublishable("Only approved images can be published.")
     review = approved_review_for(variant=variant)
+    if review is None and Review.objects.filter(variant=variant, status=ReviewStatus.WITHDRAWN).exists():
+        raise NotPublishable(
+            "The approval was withdrawn when a publication of this image was retracted; "
+            "it needs a new review decision before it can be published again."
+        )
     if review is None or review.variant_sha256 != variant.sha256:
         raise NotPublishable("This image changed after it was approved, so it cannot be published.")
+    plan = rendition_plan_for(variant=variant, target_format=target_format)
+    if not plan.ok:  # channel-true: beyond the aspect tolerance a format needs its own generation
+        raise NotPublishable(plan.refusal)
     return review
 
 
@@ -77,10 +93,13 @@ def publication_request(*, actor, variant: Variant, target_format: CampaignForma
         raise
 
 
-def _rendition(*, source: bytes, width: int, height: int) -> bytes:
-    """The PNG at exactly ``width`` x ``height``, cropped around the centre, or ``NotPublishable``."""
+def _rendition(*, source: bytes, width: int, height: int, focal=None, target_name: str = "") -> bytes:
+    """The PNG at exactly ``width`` x ``height``, trimmed around the focal point within the aspect
+    tolerance (``studio.lib.imaging.renditions``), or ``NotPublishable``."""
     try:
-        rendition = make_rendition(source=source, width=width, height=height, focal=(0.5, 0.5), output_format="png")
+        rendition, _plan = channel_rendition(
+            source=source, width=width, height=height, focal=focal, target_name=target_name, output_format="png"
+        )
     except SizeError as exc:
         raise NotPublishable(str(exc)) from exc
     except OSError as exc:  # Pillow cannot read the stored file
@@ -94,23 +113,44 @@ def _rendition(*, source: bytes, width: int, height: int) -> bytes:
     return rendition
 
 
-def publication_create(*, actor, variant: Variant, target_format: CampaignFormat) -> Publication:
-    """Render ``variant`` at the format's exact pixels, store it and record the publication; a refusal is
-    recorded (after its transaction rolled back) and re-raised.
+def _source_origin(variant: Variant) -> SourceOrigin:
+    """What the Content Credentials say made the image: the deployment's model, or the offline renderer."""
+    deployment = variant.job.deployment
+    return SourceOrigin(
+        offline=deployment.is_offline,
+        model=deployment.model,
+        provider=deployment.get_provider_display(),
+        operation=variant.operation,
+        locale=variant.locale,
+        variant_id=variant.pk,
+    )
 
-    Idempotent per (variant, format)."""
+
+def publication_create(
+    *, actor, variant: Variant, target_format: CampaignFormat, destination: Destination | None = None
+) -> Publication:
+    """Render ``variant`` at the format's exact pixels, write it to ``destination`` (the studio's own
+    storage when None) and record the publication; a refusal is recorded (after its transaction rolled
+    back) and re-raised. A destination that is down leaves a "failed" publication with a plain message
+    (``PublicationFailed``), which a retry publishes into.
+
+    Idempotent per (variant, format): a live publication is returned as it is."""
     try:
-        return _publication_create(actor=actor, variant=variant, target_format=target_format)
+        return _publication_create(actor=actor, variant=variant, target_format=target_format, destination=destination)
+    except PublicationFailed:
+        raise  # recorded as a failed publication (with its Retry), not as a refusal
     except REFUSED as exc:
         publication_refusal_record(actor=actor, variant=variant, target_format=target_format, exc=exc)
         raise
 
 
-def _publication_create(*, actor, variant: Variant, target_format: CampaignFormat) -> Publication:
+def _publication_create(
+    *, actor, variant: Variant, target_format: CampaignFormat, destination: Destination | None
+) -> Publication:
     """The work of ``publication_create``. The Pillow work runs before the transaction so no lock is held
     while an image is resized; the checks are repeated under the lock before anything is recorded."""
-    existing = Publication.objects.filter(variant=variant, target_format=target_format).first()
-    if existing is not None:
+    existing = live_publication_for(variant=variant, target_format=target_format)
+    if existing is not None and existing.status == PublicationStatus.PUBLISHED:
         return existing
     variant = Variant.objects.select_related("workspace", "draft").get(pk=variant.pk)
     publication_check(actor=actor, variant=variant, target_format=target_format)
@@ -120,45 +160,78 @@ def _publication_create(*, actor, variant: Variant, target_format: CampaignForma
     if source_sha != variant.sha256:
         raise NotPublishable("The stored image no longer matches the approved version, so it cannot be published.")
     width, height = target_format.width, target_format.height
-    rendition = _rendition(source=source, width=width, height=height)
+    rendition = _rendition(
+        source=source, width=width, height=height, focal=variant_focal(variant), target_name=target_format.name
+    )
+    plan = rendition_plan_for(variant=variant, target_format=target_format)
+    signed = provenance_sign(  # Content Credentials (C2PA) and the XMP digital source type; may refuse
+        workspace=variant.workspace,
+        source=source,
+        rendition=rendition,
+        origin=_source_origin(variant),
+        crop_box=plan.crop_box,
+        focal=plan.focal,
+    )
+    rendition = signed.data
     sha = hashlib.sha256(rendition).hexdigest()
     name = f"published/{variant.workspace.slug}/{variant.pk}/{target_format.pk}-{width}x{height}-{sha[:16]}.png"
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(rendition))
+    try:
+        name, url = rendition_store(destination=destination, name=name, data=rendition)
+    except DestinationUnavailable as exc:
+        publication_failure_record(
+            actor=actor, variant=variant, target_format=target_format, destination=destination, message=str(exc)
+        )
+        raise PublicationFailed(str(exc)) from exc
     return _publication_record(
-        actor=actor, variant=variant, target_format=target_format, name=name, sha=sha, source_sha=source_sha
+        actor=actor,
+        variant=variant,
+        target_format=target_format,
+        name=name,
+        sha=sha,
+        source_sha=source_sha,
+        destination=destination,
+        url=url,
+        provenance=signed.summary,
     )
 
 
 @transaction.atomic
 def _publication_record(
-    *, actor, variant: Variant, target_format: CampaignFormat, name: str, sha: str, source_sha: str
+    *,
+    actor,
+    variant: Variant,
+    target_format: CampaignFormat,
+    name: str,
+    sha: str,
+    source_sha: str,
+    destination: Destination | None,
+    url: str,
+    provenance: dict | None = None,
 ) -> Publication:
     variant = lock_variant(variant.pk)
-    existing = Publication.objects.filter(variant=variant, target_format=target_format).first()
-    if existing is not None:
+    existing = live_publication_for(variant=variant, target_format=target_format)
+    if existing is not None and existing.status == PublicationStatus.PUBLISHED:
         return existing
     review = publication_check(actor=actor, variant=variant, target_format=target_format)
-    publication = Publication(
-        workspace=variant.workspace,
-        variant=variant,
-        review=review,
-        target_format=target_format,
-        width=target_format.width,
-        height=target_format.height,
-        file_format="png",
-        sha256=sha,
-        source_sha256=source_sha,
-        published_by=actor,
-        rendition_notes=[f"Cropped to {target_format.width}x{target_format.height} around the centre."],
-    )
-    publication.file.name = name
+    # A failed attempt's row is published into (its page keeps its address); else a new row.
+    publication = existing or Publication(workspace=variant.workspace, variant=variant, target_format=target_format)
+    publication.review = review
+    publication.destination = destination
+    publication.width, publication.height = target_format.width, target_format.height
+    publication.file_format = "png"
+    publication.sha256, publication.source_sha256 = sha, source_sha
+    publication.published_by = actor
+    publication.rendition_notes = rendition_plan_for(variant=variant, target_format=target_format).notes
+    publication.provenance = provenance or {}
+    publication.status = PublicationStatus.PUBLISHED
+    publication.failure_message = ""
+    publication.url = url
+    publication.file = name
     try:
         with transaction.atomic():
             publication.save()
     except IntegrityError:
-        return Publication.objects.get(variant=variant, target_format=target_format)
-    url = default_storage.url(name)
+        return live_publication_for(variant=variant, target_format=target_format)
 
     def record(v: Variant) -> None:
         events.publication_created(publication=publication, variant=v, actor=actor, url=url)

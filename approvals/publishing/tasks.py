@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from approvals.publishing import selectors, services
+from approvals.publishing.destination_writes import publication_retry_refused
+from approvals.publishing.models import Destination, PublicationStatus
 from approvals.reviews.errors import REFUSED
 from studio.core.errors import refusal_message
 from studio.core.notifications import notification_send
@@ -32,20 +34,29 @@ def progress_url(*, variant: Variant, format_id: int) -> str:
     name="approvals.tasks.publication_render",
 )
 @retry_transient_db_errors(max_retries=5)
-def publication_render(self, variant_id: int, format_id: int, actor_id: int) -> int | None:
-    """Render and record one publication. Idempotent: a redelivered message finds the publication; a
-    deadlock or serialisation failure is retried with jitter rather than acked as done."""
+def publication_render(
+    self, variant_id: int, format_id: int, actor_id: int, destination_id: int | None = None
+) -> int | None:
+    """Render and record one publication (to ``destination_id``, else the studio's storage). Idempotent:
+    a redelivered message finds the publication; a deadlock or serialisation failure is retried with
+    jitter rather than acked as done. A destination that is down ends it "failed" (with a notice)."""
     existing = selectors.publication_for(variant=variant_id, target_format=format_id)
-    if existing is not None:
+    if existing is not None and existing.status == PublicationStatus.PUBLISHED:
         return existing.pk
     variant = Variant.objects.select_related("workspace", "draft").filter(pk=variant_id).first()
     target_format = CampaignFormat.objects.filter(pk=format_id).first()
     actor = get_user_model().objects.filter(pk=actor_id).first()
-    if variant is None or target_format is None or actor is None:
+    destination = None
+    if destination_id is not None and target_format is not None:
+        destination = Destination.objects.filter(pk=destination_id, campaign_id=target_format.campaign_id).first()
+    if variant is None or target_format is None or actor is None or (destination_id and destination is None):
         return None
     try:
-        return services.publication_create(actor=actor, variant=variant, target_format=target_format).pk
+        return services.publication_create(
+            actor=actor, variant=variant, target_format=target_format, destination=destination
+        ).pk
     except REFUSED as exc:
+        publication_retry_refused(variant_id=variant_id, format_id=format_id, message=refusal_message(exc))
         notification_send(
             user=actor,
             workspace=variant.workspace,

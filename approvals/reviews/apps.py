@@ -15,5 +15,9 @@ class ReviewsConfig(AppConfig):
         from studio.generation.signals import variant_superseded
 
         register_variant_context(hooks.variant_review_context)
+        from approvals.reviews import panels
+
+        register_variant_context(panels.variant_feedback)  # the review's feedback on the variant page
+        register_variant_context(panels.submit_options)  # due date and reviewers when submitting
         register_fix_comment_lookup(hooks.fix_comment_for)
         variant_superseded.connect(hooks.on_variant_superseded, dispatch_uid="approvals.reviews.supersede")

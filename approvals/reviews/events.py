@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from approvals.reviews.models import Comment, Decision, DecisionOutcome, Review, ReviewStage
-from studio.core.audit import audit_record
+from studio.core.audit import actor_label_for, audit_record
 from studio.core.events import EventType, event_type
 from studio.core.models import AuditEvent
 
@@ -322,4 +322,45 @@ def stage_policy_changed(*, policy: Any, actor: Any, action: str, changes: dict,
         subject=policy,
         subject_id=str(policy.pk or ""),
         data={"action": action, "kind": policy.kind, "changes": changes, "via": via},
+    )
+
+
+# --- undo and reopen (issue 14) ---------------------------------------------------------------------
+
+DECISION_UNDONE = event_type(
+    "approvals.decision.undone",
+    label="Decision undone",
+    message="{actor} undid their decision ({outcome}) in the {stage} review of {subject} seconds after making it",
+    subject_kind=REVIEW,
+)
+DECISION_REOPENED = event_type(
+    "approvals.decision.reopened",
+    label="Decision reopened",
+    message="{actor} reopened the {stage} review of {subject} (the decision was {outcome} by {decided_by}): {reason}",
+    subject_kind=REVIEW,
+)
+
+
+def decision_reverted(
+    *, undo: bool, review: Review, stage: ReviewStage, decision: Decision, actor: Any, reason: str
+) -> AuditEvent:
+    """A decision taken back: by its maker within the undo window, or reopened later (by its maker or a
+    workspace admin) before anything was published. The decision's content is kept here, since the row
+    itself is removed so the stage can be decided again."""
+    return audit_record(
+        DECISION_UNDONE if undo else DECISION_REOPENED,
+        workspace=review.workspace,
+        actor=actor,
+        subject=review,
+        data={
+            "review": review.pk,
+            "variant": review.variant_id,
+            "stage": stage.kind,
+            "decision": decision.pk,
+            "outcome": decision.outcome,
+            "note": decision.note,
+            "decided_by": actor_label_for(decision.reviewer),
+            "decided_at": decision.created_at,
+            "reason": reason or "no reason given",
+        },
     )

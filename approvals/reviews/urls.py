@@ -8,7 +8,7 @@ filters by workspace) and the inbox ``/inbox/``. The old ``/reviews/<pk>/``-styl
 from django.urls import path
 
 from approvals.reviews import views
-from approvals.reviews.views import legacy
+from approvals.reviews.views import legacy, run_review
 from studio.lib.urlconverters import register_id_converter
 
 register_id_converter()  # <id:...>: digits within 64 bits, else 404
@@ -26,12 +26,17 @@ urlpatterns = [
     # one workspace
     path(W, views.workspace_queue, name="workspace_queue"),
     path(W + "bulk-approve/", views.workspace_bulk_approve, name="workspace_bulk_approve"),
+    path(W + "runs/", run_review.run_review_list, name="run_review_list"),
+    path(W + "runs/<id:run_pk>/", run_review.run_review, name="run_review"),
+    path(W + "runs/<id:run_pk>/decide/", run_review.run_review_decide, name="run_review_decide"),
     path(W + "submit/<id:variant_id>/", views.variant_submit, name="variant_submit"),
     path(W + "override/<id:variant_id>/", views.request_override, name="request_override"),
     path(W + "comments/<id:pk>/resolve/", views.comment_resolve, name="comment_resolve"),
     path(W + "<id:pk>/", views.review_detail, name="review_detail"),
     path(W + "<id:pk>/stages/<id:stage_pk>/decide/", views.review_decide, name="review_decide"),
     path(W + "<id:pk>/comments/", views.comment_add, name="comment_add"),
+    path(W + "decisions/<id:pk>/undo/", views.decision_undo, name="decision_undo"),
+    path(W + "decisions/<id:pk>/reopen/", views.decision_reopen, name="decision_reopen"),
     # the URLs before the workspace scheme: look up for the user, then 301 (pages) / 308 (posts)
     path("reviews/inbox/", legacy.inbox, name="legacy_inbox"),
     path("reviews/inbox/read/", legacy.inbox_mark_read, name="legacy_inbox_mark_read"),

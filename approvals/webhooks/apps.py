@@ -6,3 +6,10 @@ class WebhooksConfig(AppConfig):
     label = "webhooks"
     verbose_name = "Webhooks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from approvals.webhooks import events  # noqa: F401 - registers the audit event types
+        from approvals.webhooks.receivers import on_audit_event_committed
+        from studio.core.audit.chain import audit_event_committed
+
+        audit_event_committed.connect(on_audit_event_committed, dispatch_uid="webhooks.on_audit_event_committed")

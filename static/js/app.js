@@ -100,11 +100,166 @@ function enhance(scope) {
   }
 }
 
-document.addEventListener("htmx:load", (event) => enhance(event.detail && event.detail.elt));
+// A table wider than the screen scrolls inside its .table-wrap: keyboard users must be able to reach
+// and scroll it too (WCAG 2.1.1), so a wrap that actually scrolls becomes a focusable, named region.
+function scrollableRegions(scope) {
+  const base = scope && scope.querySelectorAll ? scope : document;
+  for (const wrap of base.querySelectorAll(".table-wrap")) {
+    if (wrap.scrollWidth <= wrap.clientWidth + 1 || wrap.hasAttribute("tabindex")) continue;
+    wrap.setAttribute("tabindex", "0");
+    wrap.setAttribute("role", "region");
+    const caption = wrap.querySelector("caption");
+    wrap.setAttribute("aria-label", caption ? caption.textContent.trim() : "Table (scrolls sideways)");
+  }
+}
+window.addEventListener("resize", () => scrollableRegions(document));
+
+document.addEventListener("htmx:load", (event) => {
+  enhance(event.detail && event.detail.elt);
+  scrollableRegions(event.detail && event.detail.elt);
+});
 if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", () => enhance(document));
+  document.addEventListener("DOMContentLoaded", () => { enhance(document); scrollableRegions(document); });
 } else {
   enhance(document);
+  scrollableRegions(document);
 }
 
 root.classList.add("js");
+
+// ---------------------------------------------------------------- htmx answers that are not 2xx
+// htmx drops 4xx/5xx replies by default, so a refused request looked like nothing happened (a Generate
+// with an empty template variable answered 422 and the screen stayed the same). Every page loads this:
+// - 409/422 with an HTML fragment are the view's own answer (the form with its error, the refreshed
+//   panel): swap them where the view said (hx-target, or HX-Retarget), then move focus to the error;
+// - anything else (403, 404, 429, 5xx, a full error page, no answer at all) goes to the message region
+//   under the header as an alert, in the words of the answer when it has any.
+const SWAPPED_STATUSES = new Set([409, 422]);
+const FALLBACK_WORDS = {
+  0: "Could not reach the server. Check your connection, then try again.",
+  400: "The request was not understood. Reload the page and try again.",
+  403: "You don't have permission to do that here.",
+  404: "That item no longer exists, or you can't open it. Reload the page.",
+  413: "That upload is too large.",
+  429: "Too many requests in a short time. Wait a moment, then try again.",
+  502: "The server is not answering right now. Try again in a moment.",
+  503: "The server is not answering right now. Try again in a moment.",
+  504: "The server took too long to answer. Reload the page to see whether it went through.",
+};
+
+const squash = (text) => (text || "").replace(/\s+/g, " ").trim();
+
+function isFullPage(text) {
+  return /<html[\s>]|<!doctype/i.test((text || "").slice(0, 500));
+}
+
+// The words of an error answer: an element marked data-error-message (the error pages), an alert, a
+// field error or a title; JSON's detail/message; short plain text. Else a sentence by status.
+export function answerWords(xhr) {
+  const status = xhr ? xhr.status : 0;
+  const type = (xhr && xhr.getResponseHeader("Content-Type")) || "";
+  const body = (xhr && xhr.responseText) || "";
+  let words = "";
+  if (type.includes("html") && body) {
+    const doc = new DOMParser().parseFromString(body, "text/html");
+    // In this order of preference (one selector list would answer whichever comes first in the page).
+    for (const selector of ["[data-error-message]", "[role=alert]", ".alert-error", ".field-error", "main h1", "h1", "title"]) {
+      const el = doc.querySelector(selector);
+      words = el ? squash(el.textContent) : "";
+      if (words) break;
+    }
+  } else if (type.includes("json") && body) {
+    try {
+      const data = JSON.parse(body);
+      words = squash(typeof data === "string" ? data : data.detail || data.message || data.error || "");
+    } catch (_) {
+      words = "";
+    }
+  } else if (type.startsWith("text/plain")) {
+    words = squash(body).slice(0, 300);
+  }
+  if (words) return words;
+  if (FALLBACK_WORDS[status]) return FALLBACK_WORDS[status];
+  return `Something went wrong on our side (error ${status}). Reload the page to see what was saved, then try again.`;
+}
+
+function messageRegion() {
+  let region = document.getElementById("request-messages");
+  if (!region) {
+    region = document.createElement("div");
+    region.id = "request-messages";
+    region.className = "messages request-messages";
+    const main = document.getElementById("main");
+    (main ? main.parentNode : document.body).insertBefore(region, main || null);
+  }
+  return region;
+}
+
+// One message at a time (a poll failing every few seconds must not pile up alerts).
+export function showRequestMessage(text, level = "error") {
+  const region = messageRegion();
+  const box = document.createElement("div");
+  box.className = `alert alert-${level} alert-dismissible`;
+  box.setAttribute("role", "alert");
+  box.dataset.requestMessage = "";
+  const bodyEl = document.createElement("div");
+  bodyEl.className = "alert-body";
+  bodyEl.textContent = text;
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "alert-close";
+  close.dataset.dismiss = "alert";
+  close.setAttribute("aria-label", "Dismiss this message");
+  close.textContent = "\u00d7";
+  box.append(bodyEl, close);
+  region.replaceChildren(box);
+  if (box.getBoundingClientRect().top < 0) box.scrollIntoView({ block: "nearest" });
+  return box;
+}
+
+function clearRequestMessage() {
+  const region = document.getElementById("request-messages");
+  if (region) region.replaceChildren();
+}
+
+let focusErrorIn = null;
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const detail = event.detail || {};
+  const xhr = detail.xhr;
+  const status = xhr ? xhr.status : 0;
+  if (status < 400) {
+    if (status >= 200 && status < 300 && detail.requestConfig && detail.requestConfig.verb !== "get") clearRequestMessage();
+    return;
+  }
+  if (SWAPPED_STATUSES.has(status) && xhr.responseText && !isFullPage(xhr.responseText)) {
+    detail.shouldSwap = true;
+    detail.isError = false;
+    const target = detail.target instanceof Element ? detail.target : null;
+    focusErrorIn = { id: target ? target.id : "", parent: target ? target.parentElement : null };
+    clearRequestMessage();
+    return;
+  }
+  detail.shouldSwap = false;
+  showRequestMessage(answerWords(xhr));
+});
+
+// After a swapped refusal: focus the first invalid field, else the error itself, so keyboard and
+// screen-reader users land on what to fix.
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (!focusErrorIn) return;
+  const { id, parent } = focusErrorIn;
+  focusErrorIn = null;
+  const settled = event.detail && event.detail.target;
+  const scope = (id && document.getElementById(id)) || (settled && settled.isConnected && settled) || (parent && parent.isConnected && parent) || document;
+  const field = scope.querySelector('[aria-invalid="true"]');
+  const alert = scope.querySelector('[role="alert"], .field-error');
+  const target = field || alert;
+  if (!target) return;
+  if (!field && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+  target.focus({ preventScroll: true });
+  target.scrollIntoView({ block: "nearest" });
+});
+
+document.addEventListener("htmx:sendError", () => showRequestMessage(FALLBACK_WORDS[0]));
+document.addEventListener("htmx:timeout", () => showRequestMessage(FALLBACK_WORDS[504]));

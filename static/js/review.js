@@ -1,5 +1,6 @@
 // Review queue and review page keyboard shortcuts (no inline JS: loaded as a module under a strict CSP).
-//   Queue:  j/k move, Enter opens, a approve ("allow" items), c request changes, r reject, x select, ? help
+//   Queue:  j/k move, Enter opens, a approve ("allow" items, undoable for 10 s), c request changes, r reject,
+//           x select, u undo the decision just made, ? help
 //   Review: a / c / r choose the outcome (c and r focus the reason box), ? help
 // Shortcuts never fire while typing in a field or with a modifier key held.
 
@@ -15,8 +16,39 @@ function showHelp() {
   if (dialog && typeof dialog.showModal === "function" && !dialog.open) dialog.showModal();
 }
 
+// A shortcut pressed while the next page loads would act on the page being left (an "a" meant for the
+// next item approved the wrong one): once a navigation starts, shortcuts stop until a page shows.
+let navigating = false;
+window.addEventListener("beforeunload", () => { navigating = true; });
+window.addEventListener("pageshow", () => { navigating = false; });
+const navigate = (go) => { navigating = true; go(); };
+
+// The decision just made, with its "Undo" button for a few seconds (the server keeps the same window).
+function undoToast() {
+  const toast = document.querySelector("[data-undo]");
+  if (!toast) return null;
+  let left = Number.parseInt(toast.dataset.undoSeconds, 10) || 0;
+  const label = toast.querySelector("[data-undo-countdown]");
+  const form = toast.querySelector("[data-undo-form]");
+  const tick = () => {
+    left -= 1;
+    if (left <= 0) {
+      clearInterval(timer);
+      if (form) form.remove();
+      if (label) label.textContent = "";
+      toast.removeAttribute("data-undo");
+      return;
+    }
+    if (label) label.textContent = `Undo for ${left} s`;
+  };
+  const timer = setInterval(tick, 1000);
+  if (form) form.addEventListener("submit", () => { navigating = true; clearInterval(timer); });
+  return { undo: () => { if (form && form.isConnected) navigate(() => form.requestSubmit()); return Boolean(form && form.isConnected); } };
+}
+
 function queueShortcuts(root) {
   let index = -1;
+  const toast = undoToast();
   const rows = () => Array.from(root.querySelectorAll("tr.queue-row"));
 
   function select(next) {
@@ -42,7 +74,7 @@ function queueShortcuts(root) {
     // No "#decision" fragment: scrolling to a fragment moves focus to the page, away from the reason box
     // the review page focuses on arrival. Focusing the box (or the submit button) scrolls it into view.
     if (outcome) url.searchParams.set("outcome", outcome);
-    window.location.assign(url.toString());
+    navigate(() => window.location.assign(url.toString()));
   }
 
   root.addEventListener("click", (event) => {
@@ -61,7 +93,12 @@ function queueShortcuts(root) {
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.metaKey || event.ctrlKey || event.altKey || isTyping(event.target)) return;
     if (document.querySelector("dialog[open]")) return;
+    if (navigating || event.repeat) {
+      if (["j", "k", "a", "c", "r", "x", "u", "Enter"].includes(event.key)) event.preventDefault();
+      return;
+    }
     switch (event.key) {
+      case "u": if (!toast || !toast.undo()) return; break;
       case "j": select(index + 1); break;
       case "k": select(index - 1); break;
       case "Enter": if (index >= 0) open(current()); else return; break;
@@ -69,7 +106,7 @@ function queueShortcuts(root) {
         const row = current();
         if (!row) return;
         const form = document.querySelector(`form[data-quick-approve="${row.id}"]`);
-        if (form && row.dataset.verdict === "allow") form.requestSubmit();
+        if (form && row.dataset.verdict === "allow") navigate(() => form.requestSubmit());
         else open(row, "approve");
         break;
       }

@@ -175,3 +175,8 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
+
+
+# The transactional outbox's row lives in its own package; imported here so the app registry (and the
+# migrations) know it.
+from studio.core.outbox.models import OutboxMessage  # noqa: E402, F401

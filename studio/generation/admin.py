@@ -22,8 +22,10 @@ from studio.generation.services import (
     membership_change_record,
     workspace_settings_changed,
 )
+from studio.generation.services.admin_changes import price_table_change_record, safety_rule_change_record
 from studio.generation.services.deployments import deployment_admin_saved, deployment_snapshot
 from studio.lib.providers.connection import deployment_test_connection, redact_secrets
+from studio.safety.models import SafetyRule
 
 
 def _record_inline_memberships(request, formset) -> None:
@@ -140,9 +142,50 @@ class CapabilityProfileAdmin(GlobalTableAdmin):
     list_display = ("name", "size_mode", "max_n", "supports_mask", "supports_markup", "deprecated")
 
 
+class AuditedGlobalTableAdmin(GlobalTableAdmin):
+    """A global table whose every add, change and delete is recorded by ``record`` (a service)."""
+
+    record = None  # a staticmethod(service) taking actor, the object, action, changes and via
+
+    def _record(self, request, obj, action: str, changes: dict) -> None:
+        type(self).record(actor=request.user, obj=obj, action=action, changes=changes, via="admin")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changes = form_changes(form)
+        if changes or not change:
+            self._record(request, obj, "changed" if change else "added", changes)
+
+    def delete_model(self, request, obj):
+        self._record(request, obj, "deleted", {})
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+def _price_table_record(*, obj, **kwargs) -> None:
+    price_table_change_record(price_table=obj, **kwargs)
+
+
+def _safety_rule_record(*, obj, **kwargs) -> None:
+    safety_rule_change_record(rule=obj, **kwargs)
+
+
 @admin.register(models.PriceTable)
-class PriceTableAdmin(GlobalTableAdmin):
+class PriceTableAdmin(AuditedGlobalTableAdmin):
     list_display = ("model_name", "provider", "effective_from", "image_output", "image_input", "text_input")
+    record = staticmethod(_price_table_record)
+
+
+@admin.register(SafetyRule)
+class SafetyRuleAdmin(AuditedGlobalTableAdmin):
+    """The sector rule packs: operators edit them, every change reaches the chains they apply to."""
+
+    list_display = ("sector", "category", "pattern", "verdict", "active")
+    list_filter = ("sector", "verdict", "active")
+    record = staticmethod(_safety_rule_record)
 
 
 @admin.register(models.Deployment)

@@ -370,6 +370,64 @@ def campaign_changed(*, campaign: Any, actor: Any, action: str, changes: dict, v
     )
 
 
+# --- admin changes to the global tables (price tables, safety rule packs): recorded in every chain they
+# apply to, since they decide what every affected workspace is charged and what its screening flags ------
+
+PRICE_TABLE_CHANGED = event_type(
+    "studio.price_table.changed",
+    label="Price table changed",
+    message="{actor} {action} the price table for {model_name} from {effective_from}",
+    subject_kind="studio.pricetable",
+)
+SAFETY_RULE_CHANGED = event_type(
+    "studio.safety_rule.changed",
+    label="Safety rule changed",
+    message="{actor} {action} the safety rule {category}: {pattern}",
+    subject_kind="approvals.safetyrule",
+)
+
+
+def price_table_changed(
+    *, workspace: Workspace, price_table: Any, actor: Any, action: str, changes: dict, via: str
+) -> AuditEvent:
+    return audit_record(
+        PRICE_TABLE_CHANGED,
+        workspace=workspace,
+        actor=actor,
+        subject=price_table,
+        subject_id=str(price_table.pk or ""),
+        data={
+            "action": action,
+            "model_name": price_table.model_name,
+            "provider": price_table.provider,
+            "effective_from": str(price_table.effective_from),
+            "changes": changes,
+            "via": via,
+        },
+    )
+
+
+def safety_rule_changed(
+    *, workspace: Workspace, rule: Any, actor: Any, action: str, changes: dict, via: str
+) -> AuditEvent:
+    return audit_record(
+        SAFETY_RULE_CHANGED,
+        workspace=workspace,
+        actor=actor,
+        subject=rule,
+        subject_id=str(rule.pk or ""),
+        data={
+            "action": action,
+            "sector": rule.sector,
+            "category": rule.category,
+            "pattern": rule.pattern,
+            "verdict": rule.verdict,
+            "changes": changes,
+            "via": via,
+        },
+    )
+
+
 # --- repairs by the sweeper (``jobs_sweep``): one event per repair, made by nobody in particular ---------
 
 JOB_REQUEUED = event_type(
@@ -407,3 +465,31 @@ def variant_rescreen_requeued(*, variant: Any, reason: str) -> AuditEvent:
 def job_reservation_released(*, job: Any, amount: Decimal) -> AuditEvent:
     data = {"amount": amount, "status": str(job.status)}
     return audit_record(JOB_RESERVATION_RELEASED, workspace=job.workspace, actor=None, subject=job, data=data)
+
+
+# --- focal point (where renditions crop around) ---------------------------------------------------------
+
+VARIANT_FOCAL_POINT_SET = event_type(
+    "studio.variant.focal_point_set",
+    label="Focal point set",
+    message="{actor} set the focal point of {subject} to {position}",
+    subject_kind=VARIANT,
+)
+
+
+def variant_focal_point_set(*, variant: Any, actor: Any, before: list, after: list) -> AuditEvent:
+    """``before`` / ``after``: [x, y] as fractions (None = the centre on that axis)."""
+
+    def words(point: list) -> str:
+        if point[0] is None and point[1] is None:
+            return "the centre"
+        x, y = (0.5 if v is None else v for v in point)
+        return f"{round(x * 100)}% across, {round(y * 100)}% down"
+
+    return audit_record(
+        VARIANT_FOCAL_POINT_SET,
+        workspace=variant.workspace,
+        actor=actor,
+        subject=variant,
+        data={"before": before, "after": after, "position": words(after)},
+    )

@@ -55,3 +55,22 @@ def fix_comment_lookup(variant: Any, comment_id: Any) -> Any:
     if not _fix_comment_lookup or comment_id is None:
         return None
     return _fix_comment_lookup[0](variant, comment_id)
+
+
+# Jobs a layer above schedules itself (the production runs' cells, published on their own "batch" queue
+# and repaired by their own sweeper). ``register_self_scheduled_jobs(source)``: ``source()`` returns a
+# queryset of job ids; the studio's sweeper leaves those jobs alone, so a run's queued cells are never
+# re-published onto the interactive queue (nor run after the run was cancelled).
+SelfScheduledJobs = Callable[[], Any]
+_self_scheduled_jobs: list[SelfScheduledJobs] = []
+
+
+def register_self_scheduled_jobs(source: SelfScheduledJobs) -> SelfScheduledJobs:
+    if source not in _self_scheduled_jobs:
+        _self_scheduled_jobs.append(source)
+    return source
+
+
+def self_scheduled_jobs() -> list[Any]:
+    """Querysets of job ids other layers schedule themselves (empty when none registered)."""
+    return [source() for source in _self_scheduled_jobs]

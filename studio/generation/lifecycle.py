@@ -30,10 +30,11 @@ VARIANT_TRANSITIONS: dict[str, frozenset[str]] = {
     S.BLOCKED: frozenset({S.READY}),
     # a review decision closes it, or an edit replaced the version while it was in review
     S.IN_REVIEW: frozenset({S.APPROVED, S.CHANGES_REQUESTED, S.REJECTED, S.SUPERSEDED}),
-    # published in at least one format
-    S.APPROVED: frozenset({S.PUBLISHED}),
-    S.CHANGES_REQUESTED: frozenset(),
-    S.REJECTED: frozenset(),
+    # published in at least one format; or its reviewer (or a workspace admin) reopened the decision
+    # before anything was published (approvals.reviews.services.reopen), so it is in review again
+    S.APPROVED: frozenset({S.PUBLISHED, S.IN_REVIEW}),
+    S.CHANGES_REQUESTED: frozenset({S.IN_REVIEW}),
+    S.REJECTED: frozenset({S.IN_REVIEW}),
     S.PUBLISHED: frozenset(),
     S.SUPERSEDED: frozenset(),
 }

@@ -10,3 +10,7 @@ from django.dispatch import Signal
 # A newer version of ``variant`` now exists (an edit, inpaint, localisation or re-run succeeded):
 # any open review of ``variant`` is out of date. kwargs: variant, actor.
 variant_superseded = Signal()
+
+# A job's cost is final: ``budget_settle`` released its reservation and counted ``actual`` (the job row
+# is saved by the caller right after, in the same transaction). kwargs: job, actual.
+job_settled = Signal()

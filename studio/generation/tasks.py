@@ -21,9 +21,14 @@ from studio.safety.tasks import backoff_seconds
 MAX_RETRIES = 8  # of a pending image check: 15 s doubling to 15 min, about an hour in all
 
 
+# Provider retries are bounded by time in the services (the deployment's retry budget, waits capped at a
+# minute or an open breaker's cool-down); this count is only a backstop against a loop and must stay above
+# what a budget of ten minutes or more can use.
+JOB_MAX_RETRIES = 200
+
+
 def _max_retries() -> int:
-    # Retries are bounded by the services (job.attempts); this only has to be generous enough.
-    return settings.IMPRIMATUR_PROVIDER_MAX_RETRIES + 12
+    return getattr(settings, "IMPRIMATUR_JOB_MAX_TASK_RETRIES", JOB_MAX_RETRIES)
 
 
 @shared_task(
@@ -77,8 +82,9 @@ def safety_retry_pending_variant(self, variant_id: int) -> str:
 
 @shared_task(name="studio.tasks.jobs_sweep", ignore_result=True, soft_time_limit=120)
 def jobs_sweep() -> int:
-    """Every minute (Celery beat): re-publish queued jobs nobody picked up, re-queue running jobs past
-    their lease, re-screen images whose check was never answered, release reservations of ended jobs."""
+    """Every minute (Celery beat): re-send outbox rows the broker never took, re-queue queued jobs whose
+    message was lost and running or retrying jobs past their lease, re-screen images whose check was never
+    answered, release reservations of ended jobs."""
     from studio.generation.services.sweeper import jobs_sweep as sweep  # services import this module
 
     return sweep().repairs

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from studio.generation import views
+from studio.generation.views.focal import variant_focal_point
 from studio.lib.urlconverters import register_id_converter
 
 register_id_converter()  # <id:...>: digits within 64 bits, else 404
@@ -21,6 +22,7 @@ urlpatterns = [
     path("w/<slug:slug>/jobs/<id:pk>/", views.job_status, name="job_status"),
     path("w/<slug:slug>/variants/<id:pk>/", views.variant_detail, name="variant"),
     path("w/<slug:slug>/variants/<id:pk>/edit/", views.variant_edit, name="variant_edit"),
+    path("w/<slug:slug>/variants/<id:pk>/focal-point/", variant_focal_point, name="variant_focal_point"),
     path("w/<slug:slug>/variants/<id:pk>/image", views.variant_image, name="variant_image"),
     path("w/<slug:slug>/variants/<id:pk>/thumbnail", views.variant_thumbnail, name="variant_thumbnail"),
     path("w/<slug:slug>/variants/<id:pk>/compare/", views.compare, name="compare"),

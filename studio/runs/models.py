@@ -55,6 +55,13 @@ class ProductionRun(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Cells the plan refused at launch (format outside the size rules, no copy, over budget with "launch
+    # only what fits"): [{"format", "locale", "reason"}], so the run page lists them instead of hiding them.
+    refused = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, help_text="Why the run stopped early (e.g. its deployment was removed)")
 
     class Meta:
         ordering = ["-created_at"]
@@ -72,6 +79,20 @@ class ProductionRun(models.Model):
     def __str__(self) -> str:
         return f"Run #{self.pk} · {self.campaign}"
 
+    @property
+    def is_running(self) -> bool:
+        return self.status == RunStatus.RUNNING
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in RUN_TERMINAL
+
+    @property
+    def source_label(self) -> str:
+        if self.master_id:
+            return f"approved master #{self.master_id}"
+        return f"draft version {self.source_version.number}" if self.source_version_id else "—"
+
 
 class RunCell(models.Model):
     run = models.ForeignKey(ProductionRun, on_delete=models.CASCADE, related_name="cells")
@@ -83,6 +104,13 @@ class RunCell(models.Model):
     estimated_cost = models.DecimalField(max_digits=16, decimal_places=6, default=Decimal("0"))
     actual_cost = models.DecimalField(max_digits=16, decimal_places=6, null=True, blank=True)
     error = models.TextField(blank=True)
+    planned_size = models.CharField(max_length=20, blank=True, help_text="The generation size, WxH")
+    plan_notes = models.JSONField(default=list, blank=True)
+    # When the cell's task was last published (the runs sweeper re-publishes a queued cell nobody took),
+    # and when a worker started and finished it.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -94,4 +122,35 @@ class RunCell(models.Model):
         indexes = [models.Index(fields=["run", "status"], name="cell_run_status")]
 
     def __str__(self) -> str:
-        return f"{self.target_format.name} · {self.locale}"
+        return f"{self.target_format.name} · {self.locale or 'no locale'}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in CELL_TERMINAL
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == CellStatus.FAILED
+
+
+class LeaseKind(models.TextChoices):
+    SLOT = "slot", "Call in flight"
+    REQUEST = "request", "Request this minute"
+    PAUSE = "pause", "Slow-down after a 429"
+
+
+class LimiterLease(models.Model):
+    """The deployment limiter's counts when there is no Redis (``studio.generation.limiter``; this app
+    registers the backend): a slot or a request of the last minute is a row that expires by itself, so a
+    killed worker's slot frees when its lease runs out."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=LeaseKind.choices)
+    token = models.CharField(max_length=40)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["deployment", "kind", "expires_at"], name="lease_dep_kind_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.token[:8]} until {self.expires_at:%H:%M:%S}"

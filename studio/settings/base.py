@@ -204,6 +204,14 @@ CELERY_BEAT_SCHEDULE = {
     "review-reminders": {"task": "approvals.tasks.reviews_send_reminders", "schedule": 15 * 60},
     # The repair path for stuck jobs and images (studio.generation.services.sweeper).
     "jobs-sweep": {"task": "studio.tasks.jobs_sweep", "schedule": 60},
+    # Production runs' stuck cells and unclosed runs (studio.runs.sweeper).
+    "runs-sweep": {"task": "runs.runs_sweep", "schedule": 60},
+    # Cost facts and rollups the after-commit hooks missed (approvals.costs.services.recording).
+    "costs-catch-up": {"task": "costs.tasks.costs_catch_up", "schedule": 5 * 60},
+    # Webhook retries that are due, and attempts of crashed workers (approvals.webhooks.tasks).
+    "webhooks-dispatch": {"task": "approvals.webhooks.tasks.webhooks_dispatch", "schedule": 30},
+    # Expired Idempotency-Key records of the API (approvals.api.idempotency).
+    "api-idempotency-sweep": {"task": "approvals.api.tasks.idempotency_records_sweep", "schedule": 60 * 60},
 }
 # A claimed job's lease: another delivery may take it over only after this (job_run's soft_time_limit of
 # 600 s plus a margin); the sweeper re-queues "running" jobs whose lease ran out.
@@ -223,6 +231,14 @@ IMPRIMATUR_SECRET_ENV_ALLOWLIST = env.list("IMPRIMATUR_SECRET_ENV_ALLOWLIST", de
 IMPRIMATUR_ALLOW_HTTP_ENDPOINTS = env.bool("IMPRIMATUR_ALLOW_HTTP_ENDPOINTS", default=False)
 IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS = env.float("IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS", default=120.0)
 IMPRIMATUR_PROVIDER_MAX_RETRIES = env.int("IMPRIMATUR_PROVIDER_MAX_RETRIES", default=4)
+# A deployment's circuit breaker (studio.generation.services.breaker): open after this many failed calls in a
+# row, then pause new calls for the cool-down before one probe call is let through.
+IMPRIMATUR_BREAKER_THRESHOLD = env.int("IMPRIMATUR_BREAKER_THRESHOLD", default=5)
+IMPRIMATUR_BREAKER_COOL_DOWN_SECONDS = env.float("IMPRIMATUR_BREAKER_COOL_DOWN_SECONDS", default=60.0)
+# The per-deployment limiter (studio.generation.limiter): Redis at this URL, else the cache's or the
+# broker's Redis, else the database. How long a call may wait for a slot before it is retried later.
+IMPRIMATUR_LIMITER_URL = env.str("IMPRIMATUR_LIMITER_URL", default="")
+IMPRIMATUR_LIMITER_MAX_WAIT_SECONDS = env.float("IMPRIMATUR_LIMITER_MAX_WAIT_SECONDS", default=600.0)
 
 # --- Content safety. Local rules always run; hosted screeners switch on when configured.
 AZURE_CONTENT_SAFETY_ENDPOINT = env.str("AZURE_CONTENT_SAFETY_ENDPOINT", default="")
@@ -231,6 +247,12 @@ OPENAI_MODERATION_BASE_URL = env.str("OPENAI_MODERATION_BASE_URL", default="")
 OPENAI_MODERATION_KEY_ENV = "OPENAI_API_KEY"
 IMPRIMATUR_SAFETY_TIMEOUT_SECONDS = env.float("IMPRIMATUR_SAFETY_TIMEOUT_SECONDS", default=10.0)
 
+# --- Webhooks (approvals.webhooks): endpoints must be https and resolve to public addresses only (SSRF);
+# local URLs (http, 127.0.0.1, private networks) only where this is on: development and tests.
+IMPRIMATUR_WEBHOOK_ALLOW_LOCAL_URLS = env.bool("IMPRIMATUR_WEBHOOK_ALLOW_LOCAL_URLS", default=False)
+IMPRIMATUR_WEBHOOK_TIMEOUT_SECONDS = env.float("IMPRIMATUR_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+IMPRIMATUR_WEBHOOK_DISABLE_AFTER_FAILURES = env.int("IMPRIMATUR_WEBHOOK_DISABLE_AFTER_FAILURES", default=15)
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="imprimatur@localhost")
 
@@ -238,6 +260,54 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="imprimatur@localhost
 # every worker counts together; else Django's per-process local memory.
 if env.str("CACHE_URL", default=""):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("CACHE_URL")}}
+
+# --- Delivery API (approvals.api): /api/v1/, API keys only (Authorization: Bearer imp_live_...), errors as
+# RFC 9457 problem details, cursor pagination, per-key rate limits counted in the default cache.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["approvals.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["approvals.api.permissions.KeyScopes"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["approvals.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("IMPRIMATUR_API_RATE", default="600/min")},
+    "DEFAULT_PAGINATION_CLASS": "approvals.api.pagination.ApiCursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "approvals.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "approvals.api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "URL_FORMAT_OVERRIDE": None,  # ?format= is the audit export's own parameter
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+IMPRIMATUR_API_MAX_BODY_BYTES = env.int("IMPRIMATUR_API_MAX_BODY_BYTES", default=1024 * 1024)
+IMPRIMATUR_API_IDEMPOTENCY_HOURS = env.int("IMPRIMATUR_API_IDEMPOTENCY_HOURS", default=24)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Imprimatur delivery API",
+    "DESCRIPTION": (
+        "Campaigns, drafts, jobs, runs, variants, reviews, publications and the audit export of one workspace. "
+        "Authenticate with `Authorization: Bearer <API key>`; a key acts as its user, with that user's roles."
+    ),
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",  # self-hosted assets from drf-spectacular-sidecar: no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One named enum per status vocabulary (without these, several "status" fields collide: a W001 warning).
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "studio.generation.models.JobStatus",
+        "VariantStatusEnum": "studio.generation.models.VariantStatus",
+        "ReviewStatusEnum": "approvals.reviews.models.ReviewStatus",
+        "StageStatusEnum": "approvals.reviews.models.StageStatus",
+        "RunStatusEnum": "studio.runs.models.RunStatus",
+        "CellStatusEnum": "studio.runs.models.CellStatus",
+        "PublicationStatusEnum": "approvals.publishing.models.PublicationStatus",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "approvals.api.schema.add_problem_responses",
+    ],
+}
 
 LOGGING = {
     "version": 1,

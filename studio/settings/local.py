@@ -12,3 +12,4 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 IMPRIMATUR_ALLOW_HTTP_ENDPOINTS = env.bool("IMPRIMATUR_ALLOW_HTTP_ENDPOINTS", default=True)  # local mocks
+IMPRIMATUR_WEBHOOK_ALLOW_LOCAL_URLS = env.bool("IMPRIMATUR_WEBHOOK_ALLOW_LOCAL_URLS", default=True)  # local receivers

@@ -12,3 +12,4 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 IMPRIMATUR_PROVIDER_MAX_RETRIES = 3
 IMPRIMATUR_ALLOW_HTTP_ENDPOINTS = True  # mock image servers on http://127.0.0.1
+IMPRIMATUR_WEBHOOK_ALLOW_LOCAL_URLS = True  # the test receiver on http://127.0.0.1

@@ -15,7 +15,17 @@ sys.path.insert(0, str(HERE.parent.parent))
 
 from tests.suite import ensure_postgres, ensure_redis  # noqa: E402
 
-BENCHES = ["bench_pipeline.py", "bench_queue.py", "bench_audit.py"]
+BENCHES = [
+    "bench_pipeline.py",
+    "bench_queue.py",
+    "bench_audit.py",
+    "bench_runs.py",
+    "bench_run_review.py",
+    "bench_api.py",
+    "bench_provenance.py",
+    "bench_costs.py",
+    "bench_faults.py",
+]
 
 
 def main() -> int:

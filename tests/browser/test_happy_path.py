@@ -39,7 +39,7 @@ def _generate_four(page, demo, login):
     page.get_by_role("button", name="Create draft").click()
     expect(page.get_by_role("heading", name="Lemon soda hero")).to_be_visible()
 
-    page.get_by_label("Format").select_option(label="LinkedIn ad (1200x628)")
+    page.get_by_label("Format", exact=True).select_option(label="LinkedIn ad (1200x628)")
     page.get_by_label("Variants").fill("4")
     page.get_by_label("Variants").dispatch_event("change")
     plan = page.locator("#plan-preview")
@@ -119,14 +119,14 @@ def test_submit_review_approve_publish_and_audit_history(page, demo, login, tmp_
     page.get_by_role("link", name="Publish").click()
     expect(page.locator("#decision")).to_contain_text("Approve by Rob Reviewer")
     _screenshot(page, tmp_path_factory, "04-approved")
-    page.get_by_label("Format").select_option(label="LinkedIn ad (1200x628)")
+    page.get_by_label("Format", exact=True).select_option(label="LinkedIn ad (1200x628)")
     page.get_by_role("button", name="Publish at exact size").click()
     expect(page.get_by_role("heading", name=re.compile("Publi"))).to_be_visible(timeout=60000)
     expect(page.locator("body")).to_contain_text("1200", timeout=60000)
     publication = wait_for(
         lambda: Publication.objects.filter(variant_id=variant_id).first(), timeout=60, message="the publication"
     )
-    expect(page.get_by_label("File URL")).to_have_value(re.compile(re.escape(publication.file.url) + "$"))
+    expect(page.get_by_label("Public URL")).to_have_value(re.compile(re.escape(publication.file.url) + "$"))
     with publication.file.open("rb") as fh, Image.open(fh) as img:
         assert img.size == (1200, 628)
     _screenshot(page, tmp_path_factory, "05-published")

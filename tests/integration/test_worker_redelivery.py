@@ -207,20 +207,20 @@ def _stop(proc: subprocess.Popen | None) -> None:
 def test_a_worker_killed_mid_job_is_redelivered_and_the_job_counts_once(
     marketer, campaign, profile, price_table, mock_images, tmp_path, monkeypatch
 ):
+    from studio.core.outbox import services as outbox_services
     from studio.generation import tasks as studio_tasks
 
-    real_job_run = studio_tasks.job_run
+    real_send = outbox_services.task_send
     sent: list[int] = []
 
-    class JobRunOnOurQueue:
-        """job_launch enqueues ``job_run.delay(job_id)`` on commit; send it to our own queue instead."""
+    def send_job_runs_to_our_queue(task_name, args, queue):
+        """job_launch publishes ``job_run`` through the outbox after commit; send it to our own queue."""
+        if task_name == studio_tasks.job_run.name:
+            sent.append(args[0])
+            queue = QUEUE
+        real_send(task_name, args, queue)
 
-        @staticmethod
-        def delay(job_id: int) -> None:
-            sent.append(job_id)
-            real_job_run.apply_async(args=[job_id], queue=QUEUE)
-
-    monkeypatch.setattr(studio_tasks, "job_run", JobRunOnOurQueue)
+    monkeypatch.setattr(outbox_services, "task_send", send_job_runs_to_our_queue)
     deployment = f.DeploymentFactory(
         workspace=campaign.workspace,
         profile=profile,

@@ -135,10 +135,13 @@ def test_azure_deployments_surface_puts_deployment_and_api_version_in_url():
     assert sent.headers["api-key"] == KEY
 
 
-def test_timeout_comes_from_settings(settings):
+def test_timeout_comes_from_the_deployment_else_from_settings(settings):
+    # Issue 10: each deployment says how long its calls may take (a slow model needs longer).
     settings.IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS = 33
     recorder = Recorder(ok(payload("openai_generation_success")))
-    get_provider(openai_deployment(), http_client=recorder.client()).generate(generation())
+    get_provider(openai_deployment(request_timeout_seconds=240), http_client=recorder.client()).generate(generation())
+    assert recorder.last.extensions["timeout"]["read"] == 240
+    get_provider(openai_deployment(request_timeout_seconds=0), http_client=recorder.client()).generate(generation())
     assert recorder.last.extensions["timeout"]["read"] == 33
 
 
@@ -274,11 +277,10 @@ def test_server_errors_are_retryable_and_not_retried_inside_the_call(status):
     assert len(recorder.requests) == 1
 
 
-def test_timeout_is_retryable(settings):
-    settings.IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS = 12
+def test_timeout_is_retryable():
     recorder = Recorder(httpx2.ReadTimeout("timed out"))
     with pytest.raises(ProviderError) as caught:
-        get_provider(azure("v1"), http_client=recorder.client()).generate(generation())
+        get_provider(azure("v1", request_timeout_seconds=12), http_client=recorder.client()).generate(generation())
     assert caught.value.kind == ErrorKind.RETRYABLE
     assert caught.value.code == "timeout"
     assert "12 seconds" in caught.value.user_message

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def approved(workspace, marketer, reviewer, campaign):
-    variant = variant_for(workspace, creator=marketer, campaign=campaign, width=640, height=480)
+    # Composed for the ad's shape (1.91:1): a rendition only trims within the aspect tolerance.
+    variant = variant_for(workspace, creator=marketer, campaign=campaign, width=608, height=318)
     review = review_services.variant_submit(actor=marketer, variant=variant)
     review_services.review_decide(
         actor=reviewer, stage=review.stages.get(kind=StageKind.BRAND), outcome="approve", expected_sha256=variant.sha256
@@ -52,9 +53,9 @@ def test_publication_is_idempotent_per_format(approved, marketer, ad_format, cam
     first = services.publication_create(actor=marketer, variant=approved, target_format=ad_format)
     again = services.publication_create(actor=marketer, variant=approved, target_format=ad_format)
     assert first.pk == again.pk
-    square = f.CampaignFormatFactory(campaign=campaign, name="Square", width=1080, height=1080)
-    other = services.publication_create(actor=marketer, variant=approved, target_format=square)
-    assert (other.width, other.height) == (1080, 1080)
+    small = f.CampaignFormatFactory(campaign=campaign, name="Small ad", width=600, height=314)
+    other = services.publication_create(actor=marketer, variant=approved, target_format=small)
+    assert (other.width, other.height) == (600, 314)
     assert Publication.objects.count() == 2
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def submitted(workspace, marketer, reviewer, campaign):
-    variant = variant_for(workspace, creator=marketer, campaign=campaign)
+    variant = variant_for(workspace, creator=marketer, campaign=campaign, width=120, height=63)  # the ad's shape
     return services.variant_submit(actor=marketer, variant=variant)
 
 

@@ -34,7 +34,7 @@ def submit(workspace, marketer, campaign, **extra):
 def test_publish_flow_and_publication_page(
     login, workspace, marketer, reviewer, campaign, ad_format, django_capture_on_commit_callbacks
 ):
-    review = submit(workspace, marketer, campaign, width=640, height=480)
+    review = submit(workspace, marketer, campaign, width=608, height=318)
     services.review_decide(
         actor=reviewer, stage=review.stages.get(), outcome="approve", expected_sha256=review.variant_sha256
     )
@@ -71,7 +71,7 @@ def test_publish_refusal_is_a_message(login, workspace, marketer, reviewer, camp
 def test_old_publication_urls_redirect_after_a_user_scoped_lookup(
     login, workspace, marketer, reviewer, campaign, ad_format, django_capture_on_commit_callbacks
 ):
-    review = submit(workspace, marketer, campaign, width=640, height=480)
+    review = submit(workspace, marketer, campaign, width=608, height=318)
     services.review_decide(
         actor=reviewer, stage=review.stages.get(), outcome="approve", expected_sha256=review.variant_sha256
     )

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from studio.core.models import AuditEvent
+from studio.core.outbox.models import OutboxMessage
 from studio.generation.models import Campaign, GenerationJob, JobStatus, Variant
 
 
@@ -110,7 +111,8 @@ def test_without_wait_the_job_is_queued_and_its_id_printed(setup, django_capture
     assert job.status == JobStatus.QUEUED
     assert job.reserved_cost == job.estimated_cost > 0
     assert Campaign.objects.get().reserved_cost == job.estimated_cost
-    assert len(callbacks) == 1  # the worker task, sent once the job row is committed
+    assert callbacks  # the worker task is sent once the job row is committed, through the outbox:
+    assert OutboxMessage.objects.get(task_name="studio.tasks.job_run", published_at__isnull=True).args == [job.pk]
     assert not Variant.objects.exists()
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from studio.core.models import AuditEvent
@@ -148,8 +150,8 @@ def queued_job(draft, marketer, offline_deployment, django_capture_on_commit_cal
         return launch(marketer, draft, offline_deployment, n=1)
 
 
-def test_retryable_error_retries_then_fails_and_releases_budget(queued_job, settings):
-    settings.IMPRIMATUR_PROVIDER_MAX_RETRIES = 2
+def test_retryable_error_retries_then_fails_and_releases_budget(queued_job):
+    # Retries are bounded by time (the deployment's retry budget, issue 10), not by a count of attempts.
     provider = FailingProvider(
         ProviderError("The image service is busy.", kind=ErrorKind.RETRYABLE, status_code=429, retry_after=1.5)
     )
@@ -163,6 +165,8 @@ def test_retryable_error_retries_then_fails_and_releases_budget(queued_job, sett
     assert GenerationJob.objects.get(pk=queued_job.pk).status == JobStatus.RETRYING
     with pytest.raises(services.JobRetry):
         services.job_execute(job_id=queued_job.pk, provider_factory=factory)
+    budget = queued_job.deployment.retry_budget_seconds
+    GenerationJob.objects.filter(pk=queued_job.pk).update(started_at=timezone.now() - timedelta(seconds=budget + 1))
     job = services.job_execute(job_id=queued_job.pk, provider_factory=factory)
     assert job.status == JobStatus.FAILED
     assert "gave up" in job.error_message

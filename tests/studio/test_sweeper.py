@@ -10,11 +10,14 @@ from unittest import mock
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from studio.core.models import AuditEvent
+from studio.core.outbox import services as outbox_services
+from studio.core.outbox.models import OutboxMessage
 from studio.generation import services, tasks
 from studio.generation.models import Campaign, GenerationJob, JobStatus, Variant, VariantStatus
 from studio.generation.services import execution
@@ -24,6 +27,11 @@ from tests.studio.test_services import launch
 from tests.studio.test_views import client_for, draft  # noqa: F401, F811 - fixtures
 
 BROKER_DOWN = KombuOperationalError("[Errno 111] Connection refused")
+
+
+def broker_down():
+    """The broker refuses every publish (the outbox's one seam to it)."""
+    return mock.patch.object(outbox_services, "task_send", side_effect=BROKER_DOWN)
 
 
 def _form(workspace, ad_format) -> dict:
@@ -48,7 +56,7 @@ def test_generate_with_the_broker_down_answers_with_a_notice_not_a_500(
     ad_format,
 ):
     extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
-    with mock.patch.object(tasks.job_run, "delay", side_effect=BROKER_DOWN):
+    with broker_down():
         response = client_for(marketer).post(
             reverse("studio:generate", args=[workspace.slug, draft.pk]), _form(workspace, ad_format), **extra
         )
@@ -56,6 +64,10 @@ def test_generate_with_the_broker_down_answers_with_a_notice_not_a_500(
     assert job.status == JobStatus.QUEUED
     assert job.reserved_cost > 0
     assert Campaign.objects.get(pk=job.campaign_id).reserved_cost == job.reserved_cost
+    # The job's run was recorded with it, in the same transaction, and waits in the outbox.
+    row = OutboxMessage.objects.get(task_name=tasks.job_run.name)
+    assert (row.args, row.published_at, row.attempts) == ([job.pk], None, 1)
+    assert "Connection refused" in row.last_error
     if htmx:
         assert response.status_code == 202
         assert QUEUE_UNREACHABLE in response.content.decode()
@@ -71,7 +83,7 @@ def test_a_refused_connection_is_a_broker_outage_too(
     django_capture_on_commit_callbacks,
 ):  # noqa: E501
     with (
-        mock.patch.object(tasks.job_run, "delay", side_effect=ConnectionRefusedError(111, "refused")),
+        mock.patch.object(outbox_services, "task_send", side_effect=ConnectionRefusedError(111, "refused")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         job = launch(marketer, draft, offline_deployment, n=1)
@@ -79,34 +91,62 @@ def test_a_refused_connection_is_a_broker_outage_too(
     assert GenerationJob.objects.get(pk=job.pk).status == JobStatus.QUEUED
 
 
+def test_a_launch_that_rolls_back_leaves_nothing_in_the_outbox(marketer, draft, offline_deployment):  # noqa: F811
+    def launch_then_fail():
+        with transaction.atomic():
+            launch(marketer, draft, offline_deployment, n=1)
+            assert OutboxMessage.objects.count() == 1
+            raise RuntimeError("the request failed after the launch")
+
+    with pytest.raises(RuntimeError):
+        launch_then_fail()
+    assert not OutboxMessage.objects.exists()
+    assert not GenerationJob.objects.exists()
+
+
 @pytest.fixture
 def queued(marketer, draft, offline_deployment, django_capture_on_commit_callbacks):  # noqa: F811
-    with django_capture_on_commit_callbacks(execute=False):
+    with django_capture_on_commit_callbacks(execute=False):  # committed, never published (process died)
         return launch(marketer, draft, offline_deployment, n=1)
 
 
-def test_sweeper_republishes_a_queued_job_nobody_picked_up_and_audits_it(queued):
-    published: list[int] = []
-    assert jobs_sweep(publish_job=lambda pk: published.append(pk) or True).requeued == []  # too young
-    later = timezone.now() + timedelta(minutes=3)
-    report = jobs_sweep(now=later, publish_job=lambda pk: published.append(pk) or True)
-    assert report.requeued == [queued.pk]
-    assert published == [queued.pk]
-    event = AuditEvent.objects.get(action="studio.job.requeued")
-    assert event.subject_id == str(queued.pk)
-    assert event.data["status"] == "queued"
+def _age_outbox(seconds: int = 60) -> None:
+    OutboxMessage.objects.update(created_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_sweeper_republishes_outbox_rows_the_broker_never_took_and_audits_each(queued):
+    sent: list[tuple] = []
+    with mock.patch.object(outbox_services, "task_send", side_effect=lambda *a: sent.append(a)):
+        assert jobs_sweep().republished == []  # too young: its own publish may still be on its way
+        _age_outbox()
+        report = jobs_sweep()
+    row = OutboxMessage.objects.get()
+    assert report.republished == [row.pk]
+    assert sent == [(tasks.job_run.name, [queued.pk], None)]
+    assert row.published_at is not None
+    event = AuditEvent.objects.get(action="core.outbox.republished")
+    assert event.subject_id == str(row.pk)
+    assert event.data["task"] == tasks.job_run.name
+    with mock.patch.object(outbox_services, "task_send", side_effect=lambda *a: sent.append(a)):
+        assert jobs_sweep().republished == []  # published once: never again
+    assert len(sent) == 1
 
 
 def test_sweeper_records_nothing_while_the_broker_is_still_down(queued):
-    later = timezone.now() + timedelta(minutes=3)
-    with mock.patch.object(tasks.job_run, "delay", side_effect=BROKER_DOWN):
-        assert jobs_sweep(now=later).requeued == []
-    assert not AuditEvent.objects.filter(action="studio.job.requeued").exists()
+    _age_outbox()
+    with broker_down():
+        report = jobs_sweep()
+        again = jobs_sweep(now=timezone.now() + timedelta(hours=1))
+    assert report.republished == again.republished == [] == again.requeued
+    row = OutboxMessage.objects.get()  # one row for the job, however often the sweeper runs
+    assert row.published_at is None
+    assert row.attempts == 2
+    assert not AuditEvent.objects.filter(action__in=["core.outbox.republished", "studio.job.requeued"]).exists()
 
 
 def test_the_periodic_task_is_scheduled_and_runs_the_queued_job(queued, settings, django_capture_on_commit_callbacks):
     assert settings.CELERY_BEAT_SCHEDULE["jobs-sweep"]["task"] == tasks.jobs_sweep.name
-    GenerationJob.objects.filter(pk=queued.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    _age_outbox()
     with (
         mock.patch.object(execution, "_screens_enqueue"),
         django_capture_on_commit_callbacks(execute=True),
@@ -115,12 +155,30 @@ def test_the_periodic_task_is_scheduled_and_runs_the_queued_job(queued, settings
     assert GenerationJob.objects.get(pk=queued.pk).status == JobStatus.SUCCEEDED
 
 
+def _published() -> None:
+    OutboxMessage.objects.update(published_at=timezone.now() - timedelta(minutes=30))
+
+
+def test_a_queued_job_whose_message_the_broker_lost_is_requeued(queued, django_capture_on_commit_callbacks):
+    _published()
+    GenerationJob.objects.filter(pk=queued.pk).update(created_at=timezone.now() - timedelta(minutes=30))
+    with django_capture_on_commit_callbacks(execute=False):
+        report = jobs_sweep()
+    assert report.requeued == [queued.pk]
+    assert AuditEvent.objects.get(action="studio.job.requeued").data["status"] == "queued"
+    assert OutboxMessage.objects.filter(published_at__isnull=True, args=[queued.pk]).count() == 1
+    with django_capture_on_commit_callbacks(execute=False):
+        assert jobs_sweep().requeued == []  # its new row waits in the outbox: no second one
+
+
 def test_a_running_job_past_its_lease_is_requeued_and_taken_over(queued, django_capture_on_commit_callbacks):
+    _published()
     claimed = timezone.now() - timedelta(minutes=20)
     GenerationJob.objects.filter(pk=queued.pk).update(
         status=JobStatus.RUNNING, progress=30, attempts=1, started_at=claimed, claimed_at=claimed
     )
-    report = jobs_sweep(publish_job=lambda pk: True)
+    with django_capture_on_commit_callbacks(execute=False):
+        report = jobs_sweep()
     assert report.requeued == [queued.pk]
     assert AuditEvent.objects.get(action="studio.job.requeued").data["status"] == "running"
     with mock.patch.object(execution, "_screens_enqueue"):
@@ -128,10 +186,28 @@ def test_a_running_job_past_its_lease_is_requeued_and_taken_over(queued, django_
     assert job.status == JobStatus.SUCCEEDED
 
 
+def test_a_retrying_job_whose_retry_never_ran_is_requeued(queued, django_capture_on_commit_callbacks):
+    _published()
+    claimed = timezone.now() - timedelta(hours=1)
+    GenerationJob.objects.filter(pk=queued.pk).update(
+        status=JobStatus.RETRYING, attempts=2, started_at=claimed, claimed_at=claimed
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        report = jobs_sweep()
+    assert report.requeued == [queued.pk]
+    assert AuditEvent.objects.get(action="studio.job.requeued").data["status"] == "retrying"
+    recent = timezone.now() - timedelta(minutes=5)  # a retry countdown may still be pending: leave it
+    GenerationJob.objects.filter(pk=queued.pk).update(claimed_at=recent)
+    OutboxMessage.objects.update(published_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=False):
+        assert jobs_sweep().requeued == []
+
+
 def test_a_running_job_with_a_live_lease_is_left_alone_and_never_called_twice(queued):
+    _published()
     now = timezone.now()
     GenerationJob.objects.filter(pk=queued.pk).update(status=JobStatus.RUNNING, started_at=now, claimed_at=now)
-    assert jobs_sweep(publish_job=lambda pk: True).requeued == []
+    assert jobs_sweep().requeued == []
     factory = mock.Mock(side_effect=AssertionError("a second provider call"))
     job = services.job_execute(job_id=queued.pk, provider_factory=factory)
     assert job.status == JobStatus.RUNNING
@@ -139,19 +215,27 @@ def test_a_running_job_with_a_live_lease_is_left_alone_and_never_called_twice(qu
 
 
 def test_a_variant_whose_check_was_never_queued_is_rescreened(queued, django_capture_on_commit_callbacks):
-    with (
-        mock.patch.object(tasks.safety_retry_pending_variant, "delay", side_effect=BROKER_DOWN),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    _published()
+    with broker_down(), django_capture_on_commit_callbacks(execute=True):
         job = services.job_execute(job_id=queued.pk)  # the job ends; its images' checks are not queued
     assert job.status == JobStatus.SUCCEEDED
     variant = Variant.objects.get(job=job)
     assert variant.status == VariantStatus.SAFETY_PENDING
-    published: list[int] = []
-    report = jobs_sweep(
-        now=timezone.now() + timedelta(minutes=3), publish_screen=lambda pk: published.append(pk) or True
-    )
-    assert report.rescreened == [variant.pk] == published
+    row = OutboxMessage.objects.get(published_at__isnull=True)
+    assert (row.task_name, row.args) == (tasks.safety_retry_pending_variant.name, [variant.pk])
+    _age_outbox()
+    sent: list[tuple] = []
+    with mock.patch.object(outbox_services, "task_send", side_effect=lambda *a: sent.append(a)):
+        report = jobs_sweep()
+    assert report.republished == [row.pk]
+    assert sent == [(tasks.safety_retry_pending_variant.name, [variant.pk], None)]
+    # A check sent but never answered (its message lost) is sent again once it is stale.
+    later = timezone.now() + timedelta(minutes=30)
+    Variant.objects.filter(pk=variant.pk).update(created_at=timezone.now() - timedelta(minutes=30))
+    variant.assessments.update(created_at=timezone.now() - timedelta(minutes=30))
+    with django_capture_on_commit_callbacks(execute=False):
+        report = jobs_sweep(now=later)
+    assert report.rescreened == [variant.pk]
     assert AuditEvent.objects.get(action="studio.variant.rescreen_requeued").subject_id == str(variant.pk)
 
 

@@ -274,6 +274,8 @@ def test_vendored_htmx_is_2x_with_its_license_header():
 @pytest.mark.django_db
 def test_header_shows_wired_links_marks_one_current_and_logs_out_by_post(rf_user):
     user = f.UserFactory(username="mia", is_staff=False)
+    # A reviewer: the header hides links a person's roles cannot use (issue 14), e.g. the queue for a marketer.
+    f.MembershipFactory(user=user, workspace=f.WorkspaceFactory(), role=f.core_models.Role.BRAND_REVIEWER)
     request = rf_user("/reviews/inbox/", user)
     html = render_to_string("base.html", {"nav_unread_count": 4}, request=request)
     assert_csp_clean(html)

@@ -36,6 +36,7 @@ from approvals.reviews.services.decisions import (
     review_decide,
 )
 from approvals.reviews.services.notifications import notification_send, notifications_mark_read, stage_notify
+from approvals.reviews.services.reopen import UNDO_SECONDS, decision_reopen, decision_reopenable, decision_undo
 from approvals.reviews.services.sla import stage_escalate, stage_remind
 from approvals.reviews.services.stage_policies import stage_policy_change_record
 from approvals.reviews.services.submission import reviews_supersede, variant_request_override, variant_submit
@@ -61,6 +62,10 @@ __all__ = [
     "decision_check",
     "decision_notify",
     "decision_refusal_record",
+    "decision_reopen",
+    "decision_reopenable",
+    "decision_undo",
+    "UNDO_SECONDS",
     "lock_review",
     "lock_variant",
     "notification_send",

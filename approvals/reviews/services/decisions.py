@@ -45,7 +45,7 @@ from approvals.reviews.services._common import (
 )
 from approvals.reviews.services.notifications import stage_notify
 from studio.core.errors import refusal_message
-from studio.core.models import Workspace
+from studio.core.models import Notification, Workspace
 from studio.core.notifications import notification_send
 from studio.core.permissions import RoleRequired, SelfApprovalForbidden, SeparationOfDuties, can_decide_kind
 from studio.generation.lifecycle import variant_transition
@@ -210,6 +210,8 @@ def decision_notify(*, ctx: DecisionContext) -> None:
     """The next stage's assignees learn it waits for them; the submitter learns how a review closed."""
     variant, review = ctx.variant, ctx.review
     title = variant.draft.title
+    if ctx.stage.status != StageStatus.PENDING:
+        notices_settle(review=review)
     if ctx.next_stage is not None:
         stage_notify(
             stage=ctx.next_stage,
@@ -228,6 +230,18 @@ def decision_notify(*, ctx: DecisionContext) -> None:
         text=f"{title} (variant #{variant.pk}) {words}." + (f" {ctx.note}" if ctx.note else ""),
         url=review_url(review),
         email=True,
+    )
+
+
+# The notices that ask someone to decide: once the stage is decided they are no longer news.
+ASKING_KINDS = ("review.assigned", "review.reminder", "review.escalated")
+
+
+def notices_settle(*, review: Review) -> int:
+    """Mark the unread "please decide" notices about ``review`` read, so the inbox stops showing a
+    decided review as new (the notice stays, with its link, for the record)."""
+    return Notification.objects.filter(kind__in=ASKING_KINDS, url=review_url(review), read_at__isnull=True).update(
+        read_at=timezone.now()
     )
 
 

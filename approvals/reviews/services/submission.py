@@ -7,6 +7,7 @@ the status change, so the chain reads as it always has.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -23,7 +24,14 @@ from approvals.reviews.models import (
     StagePolicy,
     StageStatus,
 )
-from approvals.reviews.services._common import MAX_NOTE_CHARS, STATUS_WORDS, lock_review, lock_variant, sla_due
+from approvals.reviews.services._common import (
+    MAX_NOTE_CHARS,
+    STATUS_WORDS,
+    lock_review,
+    lock_variant,
+    sla_due,
+    when,
+)
 from approvals.reviews.services.notifications import stage_notify
 from studio.core.models import Role, Workspace
 from studio.core.permissions import RoleRequired, can_submit, members_with_role
@@ -50,17 +58,57 @@ def _stage_assignee_ids(workspace: Workspace, kind: str, exclude: set[int]) -> t
     return rule, [pk for pk in ids if pk not in exclude]
 
 
+def submit_choices(*, workspace: Workspace, variant: Variant, actor) -> tuple[str, list[int]]:
+    """The brand stage's rule and the reviewers a submitter may name for ``variant`` (never its makers)."""
+    makers = selectors.lineage_creator_ids(variant=variant) | {actor.pk}
+    return _stage_assignee_ids(workspace, StageKind.BRAND, makers)
+
+
+def _chosen_reviewers(rule: str, eligible: list[int], chosen: Sequence[int] | None) -> list[int]:
+    """The submitter's pick of reviewers, within the stage policy: only from the eligible people, and
+    only when any one approver suffices (an "all"/"majority" policy names its reviewers itself)."""
+    picked = sorted({int(pk) for pk in chosen or ()})
+    if not picked:
+        return eligible
+    if rule != ApprovalRule.ANY:
+        raise NotSubmittable("This workspace's review policy names who reviews; submit without choosing reviewers.")
+    if not set(picked) <= set(eligible):
+        raise NotSubmittable("Choose reviewers from the people who may review this image.")
+    return picked
+
+
+def _due_check(workspace: Workspace, now: datetime, due_at: datetime | None) -> datetime:
+    latest = sla_due(workspace, now)
+    if due_at is None:
+        return latest
+    if due_at <= now or due_at > latest:
+        raise NotSubmittable(
+            f"Choose a due date between now and {when(latest)} (the review time this workspace allows)."
+        )
+    return due_at
+
+
 def _stage_create(
-    *, review: Review, kind: str, order: int, pending: bool, now: datetime, exclude: set[int]
+    *,
+    review: Review,
+    kind: str,
+    order: int,
+    pending: bool,
+    now: datetime,
+    exclude: set[int],
+    due_at: datetime | None = None,
+    reviewer_ids: Sequence[int] | None = None,
 ) -> ReviewStage:
     rule, assignee_ids = _stage_assignee_ids(review.workspace, kind, exclude)
+    if reviewer_ids:
+        assignee_ids = _chosen_reviewers(rule, assignee_ids, reviewer_ids)
     stage = ReviewStage(
         review=review,
         kind=kind,
         order=order,
         rule=rule,
         status=StageStatus.PENDING if pending else StageStatus.WAITING,
-        due_at=sla_due(review.workspace, now) if pending else None,
+        due_at=(due_at or sla_due(review.workspace, now)) if pending else None,
     )
     stage.full_clean(exclude=["review"])
     stage.save()
@@ -86,9 +134,12 @@ def _review_open(*, actor, variant: Variant, **extra) -> Review:
 
 
 @transaction.atomic
-def variant_submit(*, actor, variant: Variant) -> Review:
+def variant_submit(
+    *, actor, variant: Variant, due_at: datetime | None = None, reviewer_ids: Sequence[int] | None = None
+) -> Review:
     """Put one exact version (its sha256) into review: brand always, then compliance when the safety
-    verdict says "review" or the workspace is regulated."""
+    verdict says "review" or the workspace is regulated. The submitter may set an earlier due date than
+    the workspace's review time and name the brand reviewers (within the stage policy)."""
     variant = lock_variant(variant.pk)
     workspace = variant.workspace
     if not can_submit(actor, workspace):
@@ -108,9 +159,19 @@ def variant_submit(*, actor, variant: Variant) -> Review:
         )
     needs_compliance = variant.safety_verdict == SafetyVerdict.REVIEW or workspace.is_regulated
     now = timezone.now()
+    due = _due_check(workspace, now, due_at)
     review = _review_open(actor=actor, variant=variant)
     makers = selectors.lineage_creator_ids(variant=variant) | {actor.pk}
-    brand = _stage_create(review=review, kind=StageKind.BRAND, order=1, pending=True, now=now, exclude=makers)
+    brand = _stage_create(
+        review=review,
+        kind=StageKind.BRAND,
+        order=1,
+        pending=True,
+        now=now,
+        exclude=makers,
+        due_at=due,
+        reviewer_ids=reviewer_ids,
+    )
     kinds = [StageKind.BRAND]
     if needs_compliance:
         _stage_create(review=review, kind=StageKind.COMPLIANCE, order=2, pending=False, now=now, exclude=makers)

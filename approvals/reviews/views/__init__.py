@@ -9,13 +9,22 @@ workspaces are 404. Workspace pages live under ``/w/<slug>/reviews/``; ``legacy`
 from approvals.reviews.views import legacy
 from approvals.reviews.views.inbox import inbox, inbox_mark_read
 from approvals.reviews.views.queue import bulk_approve, queue, workspace_bulk_approve, workspace_queue
-from approvals.reviews.views.review import comment_add, comment_resolve, review_decide, review_detail
+from approvals.reviews.views.review import (
+    comment_add,
+    comment_resolve,
+    decision_reopen,
+    decision_undo,
+    review_decide,
+    review_detail,
+)
 from approvals.reviews.views.submit import request_override, variant_submit
 
 __all__ = [
     "bulk_approve",
     "comment_add",
     "comment_resolve",
+    "decision_reopen",
+    "decision_undo",
     "inbox",
     "inbox_mark_read",
     "legacy",

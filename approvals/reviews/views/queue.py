@@ -19,6 +19,7 @@ from approvals.reviews.errors import REFUSED
 from approvals.reviews.forms import BulkApproveForm, QueueFilterForm
 from approvals.reviews.models import DecisionOutcome
 from approvals.reviews.views._common import PAGE_SIZE, HtmxHttpRequest
+from approvals.reviews.views.review import undo_offer
 from studio.core.errors import refusal_message
 from studio.core.models import Workspace
 from studio.core.permissions import workspace_for_user
@@ -61,6 +62,7 @@ def _queue(request: HtmxHttpRequest, workspace: Workspace | None) -> HttpRespons
     context = _queue_context(request, workspace)
     if request.htmx and not request.htmx.boosted:
         return render(request, "approvals/queue.html#queue", context)
+    context["undo"] = undo_offer(request)  # the decision just made, with its "Undo" button
     return render(request, "approvals/queue.html", context)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -17,12 +17,36 @@ from approvals.reviews import selectors, services
 from approvals.reviews.errors import REFUSED, refusal_status
 from approvals.reviews.extensions import review_context
 from approvals.reviews.forms import CommentForm, DecisionForm
-from approvals.reviews.models import DecisionOutcome, Review, ReviewStage, StageStatus
+from approvals.reviews.models import Decision, DecisionOutcome, Review, ReviewStage, StageStatus
 from approvals.reviews.views._common import HtmxHttpRequest, variant_url
 from studio.core.errors import refusal_message
 from studio.core.models import Role
 from studio.core.permissions import can_decide_kind, has_role, workspace_for_user
 from studio.safety.selectors import safety_panel_context
+
+# The request parameters a reviewer reads, in words (the rest are turned from snake_case into words).
+PARAM_LABELS = {
+    "model": "Model",
+    "n": "Variants",
+    "quality": "Quality",
+    "output_format": "File type",
+    "size": "Size sent",
+    "background": "Background",
+    "moderation": "Provider moderation",
+    "output_compression": "Compression",
+    "input_fidelity": "Input fidelity",
+    "prompt": "Prompt",
+}
+
+
+def job_params(params: Any) -> list[tuple[str, str]]:
+    if not isinstance(params, dict):
+        return []
+    return [
+        (PARAM_LABELS.get(key, str(key).replace("_", " ").capitalize()), str(value))
+        for key, value in params.items()
+        if key != "prompt"  # shown in full above
+    ]
 
 
 def review_url(review: Review) -> str:
@@ -62,12 +86,21 @@ def _review_context(
     # The in-image copy this locale's image should carry, so the reviewer can check it against the pixels.
     locale_copy = variant.job.draft_version.locale_copy if variant.locale and variant.job.draft_version_id else {}
     expected_copy = locale_copy.get(variant.locale, "") if isinstance(locale_copy, dict) else ""
+    stages = list(review.stages.all())
     return {
         "review": review,
         "variant": variant,
+        # "Reopen" is offered on these decisions (the service re-checks everything when it is used).
+        "reopenable_ids": {
+            d.pk
+            for s in stages
+            for d in s.decisions.all()
+            if services.decision_reopenable(actor=request.user, decision=d, review=review)
+        },
         "workspace": review.workspace,
         "job": variant.job,
-        "stages": list(review.stages.all()),
+        "job_params": job_params(variant.job.params),
+        "stages": stages,
         "stage": stage,
         "decision_form": decision_form,
         "decision_error": decision_error,
@@ -124,10 +157,7 @@ def review_decide(request: HtmxHttpRequest, slug: str, pk: int, stage_pk: int) -
         except REFUSED as exc:  # 409 someone decided first / the image changed, 403 not yours, 422 input
             error, status = refusal_message(exc), refusal_status(exc)
         else:
-            messages.success(
-                request,
-                f"{decision.get_outcome_display()}: {review.variant.draft.title} (variant #{review.variant_id}).",
-            )
+            offer_undo(request, decision, review)
             url = reverse("approvals:queue")
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     else:
@@ -193,3 +223,74 @@ def comment_resolve(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRespons
         review = selectors.review_for_user(user=request.user, workspace=workspace, pk=review.pk)
         return render(request, "approvals/review_detail.html#comments", _review_context(request, review))
     return redirect(review_url(review) + "#comments")
+
+
+UNDO_SESSION_KEY = "approvals.undo_decision"
+
+
+def offer_undo(request: HtmxHttpRequest, decision: Decision, review: Review) -> None:
+    """The next page (the queue) shows the decision with an "Undo" button for ``UNDO_SECONDS``."""
+    request.session[UNDO_SESSION_KEY] = {
+        "pk": decision.pk,
+        "slug": review.workspace.slug,
+        "text": f"{decision.get_outcome_display()}: {review.variant.draft.title} (variant #{review.variant_id}).",
+        "at": decision.created_at.timestamp(),
+    }
+
+
+def undo_offer(request: HtmxHttpRequest) -> dict[str, Any] | None:
+    """The pending undo offer, once (popped), while its window is open; else ``None``."""
+    offer = request.session.pop(UNDO_SESSION_KEY, None)
+    if not isinstance(offer, dict):
+        return None
+    left = services.UNDO_SECONDS - (timezone.now().timestamp() - float(offer.get("at", 0)))
+    if left <= 1:
+        messages.success(request, offer.get("text", "Decision recorded."))
+        return None
+    return {
+        "text": offer.get("text", ""),
+        "url": reverse("approvals:decision_undo", kwargs={"slug": offer["slug"], "pk": offer["pk"]}),
+        "seconds": int(left),
+    }
+
+
+def _decision_get(request: HtmxHttpRequest, slug: str, pk: int) -> Decision:
+    workspace = workspace_for_user(request.user, slug)
+    return get_object_or_404(
+        Decision.objects.select_related("stage__review__workspace"), pk=pk, stage__review__workspace=workspace
+    )
+
+
+@login_required
+@require_POST
+def decision_undo(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Undo right after a decision: back to the review, to decide again."""
+    decision = _decision_get(request, slug, pk)
+    review = decision.stage.review
+    try:
+        services.decision_undo(actor=request.user, decision=decision)
+    except REFUSED as exc:
+        messages.error(request, refusal_message(exc))
+        return redirect(reverse("approvals:queue"))
+    messages.success(
+        request, f"Undone: {review.variant.draft.title} (variant #{review.variant_id}) is waiting for a decision again."
+    )
+    url = review_url(review)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@login_required
+@require_POST
+def decision_reopen(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Reopen a decision made in error (its maker or a workspace admin, before publication)."""
+    decision = _decision_get(request, slug, pk)
+    review = decision.stage.review
+    try:
+        services.decision_reopen(actor=request.user, decision=decision, reason=request.POST.get("reason", ""))
+    except REFUSED as exc:
+        messages.error(request, refusal_message(exc))
+    else:
+        messages.success(
+            request, f"Reopened: the {decision.stage.get_kind_display().lower()} is waiting for a decision again."
+        )
+    return redirect(review_url(review) + "#decision")

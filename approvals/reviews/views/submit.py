@@ -3,10 +3,14 @@ variant page; the answer is an htmx fragment or a redirect back to the variant).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from approvals.reviews import selectors, services
@@ -17,16 +21,32 @@ from studio.core.errors import refusal_message
 from studio.core.permissions import workspace_for_user
 
 
+def _due_at(raw: str) -> tuple[datetime | None, str]:
+    """The optional due date of a submission (``<input type="datetime-local">``, in the site's time zone)."""
+    raw = raw.strip()
+    if not raw:
+        return None, ""
+    parsed = parse_datetime(raw)
+    if parsed is None:
+        return None, "Enter the due date as a date and time."
+    return (timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed), ""
+
+
 @login_required
 @require_POST
 def variant_submit(request: HtmxHttpRequest, slug: str, variant_id: int) -> HttpResponse:
     workspace = workspace_for_user(request.user, slug)
     variant = selectors.variant_for_user(user=request.user, workspace=workspace, pk=variant_id)
     review, error = None, ""
-    try:
-        review = services.variant_submit(actor=request.user, variant=variant)
-    except REFUSED as exc:
-        error = refusal_message(exc)
+    due_at, error = _due_at(request.POST.get("due_at", ""))
+    reviewer_ids = [int(v) for v in request.POST.getlist("reviewers") if v.isdigit() and len(v) < 19]
+    if not error:
+        try:
+            review = services.variant_submit(
+                actor=request.user, variant=variant, due_at=due_at, reviewer_ids=reviewer_ids
+            )
+        except REFUSED as exc:
+            error = refusal_message(exc)
     if request.htmx:
         return render(
             request,

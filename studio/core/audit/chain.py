@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import math
 import re
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from studio.core.audit.middleware import current_request_meta
@@ -37,6 +39,18 @@ from studio.core.events import EventType, UnknownEventType, registry
 from studio.core.models import AuditChain, AuditEvent, Workspace
 
 GENESIS_HASH = "0" * 64
+
+# Sent once the transaction that appended ``event`` has committed (never for a rolled-back append), so
+# higher layers (webhooks) learn of events without the chain importing them. Receivers must be quick
+# and must not raise: they run in the committing request or task (``send_robust`` logs their errors).
+audit_event_committed = Signal()  # kwargs: event (the AuditEvent)
+_signal_logger = logging.getLogger("studio.core.audit")
+
+
+def _announce(event: AuditEvent) -> None:
+    for receiver, result in audit_event_committed.send_robust(sender=AuditEvent, event=event):
+        if isinstance(result, Exception):
+            _signal_logger.error("audit_event_committed receiver %r failed: %r", receiver, result)
 
 
 def _json_safe(value: Any) -> Any:
@@ -280,6 +294,8 @@ def audit_append(
         )
         event.hash = event_hash(event)
         _write(event, chain_id)
+    if audit_event_committed.receivers:  # e.g. approvals.webhooks; nothing to schedule when nobody listens
+        transaction.on_commit(functools.partial(_announce, event))
     return event
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from studio.generation.errors import BudgetExceeded
 from studio.generation.locks import campaign_lock
 from studio.generation.models import Campaign, GenerationJob
+from studio.generation.signals import job_settled
 
 
 def _money(value: Decimal) -> str:
@@ -41,3 +42,4 @@ def budget_settle(*, job: GenerationJob, actual: Decimal) -> None:
     campaign.spent_cost += actual
     campaign.save(update_fields=["reserved_cost", "spent_cost"])
     job.reserved_cost = Decimal(0)
+    job_settled.send(sender=GenerationJob, job=job, actual=actual)  # the cost app records it after commit

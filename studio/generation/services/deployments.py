@@ -16,6 +16,14 @@ from studio.generation.models import CapabilityProfile, Deployment
 DEFAULT_PROFILE = "gpt-image-2"
 AUDITED_FIELDS = ("provider", "endpoint", "model", "api_version", "secret_env", "azure_surface", "profile")
 SETTABLE_FIELDS = ("endpoint", "model", "api_version", "secret_env", "azure_surface")
+# How long one call may take and how long a job rides out an outage (issue 10): settable and audited too.
+OUTAGE_FIELDS = ("request_timeout_seconds", "retry_budget_seconds")
+AUDITED_FIELDS = (*AUDITED_FIELDS, *OUTAGE_FIELDS)
+SETTABLE_FIELDS = (*SETTABLE_FIELDS, *OUTAGE_FIELDS)
+# The limits every worker shares (studio.generation.limiter): requests in flight and per minute.
+LIMIT_FIELDS = ("max_concurrency", "requests_per_minute")
+AUDITED_FIELDS = (*AUDITED_FIELDS, *LIMIT_FIELDS)
+SETTABLE_FIELDS = (*SETTABLE_FIELDS, *LIMIT_FIELDS)
 
 
 @dataclass(frozen=True)

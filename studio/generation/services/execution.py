@@ -21,17 +21,23 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from studio.generation import events, screening, tasks
+from studio.generation import events, screening
 from studio.generation.errors import JobRetry
+from studio.generation.limiter import deployment_slot, deployment_slow_down
 from studio.generation.locks import job_lock_with_campaign
 from studio.generation.models import GenerationJob, JobStatus, Variant, VariantStatus
 from studio.generation.pricing import PriceNotFound, price_for
 from studio.generation.retrying import transient_db_retry
+from studio.generation.services import breaker
 from studio.generation.services.budget import budget_settle
-from studio.generation.services.failures import job_provider_failed, job_screen_prompt
-from studio.generation.services.launch import BROKER_ERRORS
+from studio.generation.services.failures import (
+    job_provider_failed,
+    job_screen_prompt,
+    job_wait_for_breaker,
+    timeout_notes,
+)
 from studio.generation.services.storage import image_store, thumbnail_make
-from studio.generation.services.sweeper import job_lease
+from studio.generation.services.sweeper import job_lease, screen_publish
 from studio.generation.signals import variant_superseded
 from studio.lib.pricing import cost_of_usage
 from studio.lib.providers import (
@@ -77,6 +83,9 @@ def job_execute(*, job_id: int, provider_factory: ProviderFactory = get_provider
             raise JobRetry(countdown=backoff_seconds(max(job.attempts, 1), None), reason="safety check pending")
         return GenerationJob.objects.get(pk=job_id)
 
+    paused = breaker.breaker_admit(job.deployment)
+    if paused is not None:  # the deployment keeps failing: wait (within the retry budget), make no call
+        return transient_db_retry(lambda: job_wait_for_breaker(job_id=job_id, paused_until=paused))
     job, claimed = transient_db_retry(lambda: _job_claim(job_id))
     if not claimed:
         return job
@@ -84,7 +93,12 @@ def job_execute(*, job_id: int, provider_factory: ProviderFactory = get_provider
         result, latency_ms, price = _job_call(job, provider_factory)
     except ProviderError as exc:
         error = exc
+        if breaker.is_transient_failure(error):
+            breaker.breaker_record_failure(job.deployment)
+        elif error.status_code is not None:
+            breaker.breaker_record_success(job.deployment)  # it answered (a refusal): the service works
         return transient_db_retry(lambda: job_provider_failed(job_id=job_id, error=error))
+    breaker.breaker_record_success(job.deployment)
     stored = _images_store(job, result)
     actual = cost_of_usage(result.usage, price)
     # The provider has billed this call: a lost deadlock re-runs the record transaction here, with the
@@ -158,8 +172,16 @@ def _job_call(job: GenerationJob, provider_factory: ProviderFactory) -> tuple[Pr
         ) from exc
     kind, provider_request = _provider_request(job)
     provider = provider_factory(job.deployment)
-    started = time.monotonic()
-    result = provider.generate(provider_request) if kind == "generate" else provider.edit(provider_request)
+    # One of the deployment's slots (concurrency and per-minute allowance, shared by every worker) for the
+    # duration of the call; a 429 with retry-after slows every worker down, not just this job.
+    with deployment_slot(job.deployment):
+        started = time.monotonic()
+        try:
+            result = provider.generate(provider_request) if kind == "generate" else provider.edit(provider_request)
+        except ProviderError as exc:
+            if exc.status_code == 429 and exc.retry_after:
+                deployment_slow_down(job.deployment, exc.retry_after)
+            raise
     return result, int((time.monotonic() - started) * 1000), price
 
 
@@ -246,12 +268,16 @@ def _job_record(
     job.latency_ms = result.latency_ms or latency_ms
     job.finished_at = timezone.now()
     mismatches = [v for v in variants if v.size_mismatch]
+    notes = []
     if mismatches:
-        job.error_message = (
+        notes.append(
             f"The service returned {mismatches[0].size} instead of the planned "
             f"{job.planned_size}; the image is kept and its rendition is planned from its "
             "real size."
         )
+    if billed := timeout_notes(job):  # an earlier attempt timed out: it may be on the provider's bill
+        notes.append(billed[0].upper() + billed[1:])
+    job.error_message = " ".join(notes)
     job.save(
         update_fields=[
             "status",
@@ -269,19 +295,16 @@ def _job_record(
     if job.base_variant_id:
         # A newer version of the base now exists: whatever reviews it (the approvals app) closes.
         variant_superseded.send(sender=Variant, variant=job.base_variant, actor=job.created_by)
-    variant_ids = [v.pk for v in variants]
-    transaction.on_commit(lambda: _screens_enqueue(variant_ids))
+    _screens_enqueue([v.pk for v in variants], workspace=job.workspace)
     return job
 
 
-def _screens_enqueue(variant_ids: list[int]) -> None:
-    """After commit: a broker outage leaves the variants "safety_pending" for the sweeper to re-screen,
-    instead of failing a job whose images and cost are already recorded."""
+def _screens_enqueue(variant_ids: list[int], *, workspace) -> None:
+    """In the record transaction, through the outbox: the checks commit with the variants, so a broker
+    outage only delays them (the sweeper re-sends the rows) and never fails a job whose images and cost
+    are already recorded."""
     for pk in variant_ids:
-        try:
-            tasks.safety_retry_pending_variant.delay(pk)
-        except BROKER_ERRORS:
-            logger.warning("broker unreachable: variant %s waits for the sweeper's re-screen", pk, exc_info=True)
+        screen_publish(pk, workspace=workspace)
 
 
 # --- in this process (the CLI) -------------------------------------------------------------------------

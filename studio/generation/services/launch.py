@@ -14,11 +14,11 @@ from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from studio.core.models import Role, Workspace
+from studio.core.outbox import PendingPublish, outbox_enqueue
 from studio.core.permissions import require_role
-from studio.generation import events, tasks
+from studio.generation import events
 from studio.generation.errors import StudioError
 from studio.generation.models import (
     CampaignFormat,
@@ -28,8 +28,9 @@ from studio.generation.models import (
     Operation,
     Variant,
 )
-from studio.generation.pricing import Estimate, PriceNotFound, estimate_job_cost
+from studio.generation.pricing import Estimate, PriceNotFound
 from studio.generation.services.budget import budget_reserve
+from studio.generation.services.calibration import calibrated_estimate
 from studio.generation.services.drafts import missing_variables, prompt_compose
 from studio.generation.services.storage import image_store
 from studio.lib.capabilities import check_request
@@ -116,7 +117,7 @@ def _validate_launch(
 
 def _estimate(**kwargs) -> Estimate:
     try:
-        return estimate_job_cost(**kwargs)
+        return calibrated_estimate(**kwargs)  # the same calibration as a run's estimate and the cost page
     except PriceNotFound as exc:
         model = kwargs["deployment"].profile.name
         raise StudioError(
@@ -255,32 +256,34 @@ def _job_build(
 
 
 QUEUE_UNREACHABLE = "The queue is unreachable; your job will start when it is back."
-# What publishing raises when the broker is down (kombu wraps most; a raw refused socket can escape).
-BROKER_ERRORS: tuple[type[BaseException], ...] = (KombuOperationalError, ConnectionError, OSError)
+JOB_RUN_TASK = "studio.tasks.job_run"  # ``studio.generation.tasks.job_run``: the name never changes
 
 
-def job_publish(job_id: int) -> bool:
-    """Publish one job to the queue; ``False`` (logged, not raised) when the broker is unreachable.
+def job_publish(job: GenerationJob) -> PendingPublish:
+    """Record the job's run in the outbox, in the caller's transaction; it is published after the commit.
 
-    The job is already committed "queued" with its budget reserved, so failing here must not turn the
-    request into a 500: the sweeper (``jobs_sweep``) re-publishes queued jobs that no worker picked up."""
-    try:
-        tasks.job_run.delay(job_id)
-    except BROKER_ERRORS:
-        logger.warning("broker unreachable: job %s stays queued for the sweeper", job_id, exc_info=True)
-        return False
-    return True
+    The job is committed "queued" with its budget reserved together with its outbox row, so a broker that
+    is down when the transaction commits only delays the job: the sweeper (``jobs_sweep``) re-sends the
+    row, and the request never turns into a 500."""
+    return outbox_enqueue(JOB_RUN_TASK, [job.pk], workspace=job.workspace)
 
 
 def _enqueue(job: GenerationJob) -> None:
-    """Publish after commit; ``job.queue_unreachable`` tells the caller (the view) the broker was down."""
-    job_id = job.pk
+    """Publish after commit through the outbox; ``job.queue_unreachable`` then tells the caller (the view)
+    that the broker was down (the job starts when it is back)."""
     job.queue_unreachable = False
+    pending = job_publish(job)
 
-    def publish() -> None:
-        job.queue_unreachable = not job_publish(job_id)
+    def remember() -> None:  # runs after the outbox's own on-commit publish
+        job.queue_unreachable = pending.unreachable
 
-    transaction.on_commit(publish)
+    transaction.on_commit(remember)
+
+
+def queue_unreachable(job: GenerationJob) -> bool:
+    """After the launch committed: was the broker down when the job's run was published? (The job is
+    saved and reserved either way, and the sweeper re-sends its outbox row.)"""
+    return bool(getattr(job, "queue_unreachable", False))
 
 
 @transaction.atomic

@@ -8,8 +8,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from studio.core.models import Membership, Role
 from studio.core.permissions import workspace_for_user, workspaces_for
 from studio.generation import selectors, services
 from studio.generation.forms import DraftEditForm, DraftForm
@@ -19,10 +21,33 @@ from studio.generation.views.common import REFUSED, draft_context, refusal_words
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    landing = _role_landing(request)
+    if landing:
+        return redirect(landing)
     workspaces = list(workspaces_for(request.user))
     if len(workspaces) == 1:
         return redirect("studio:workspace", slug=workspaces[0].slug)
     return render(request, "studio/home.html", {"workspaces": workspaces})
+
+
+LANDED = "studio.landed"
+
+
+def _role_landing(request: HttpRequest) -> str:
+    """The first page after signing in is where the person's work is: the review queue for a reviewer,
+    the compliance log for an auditor (people who make images start here, in the studio). Only once per
+    session, so the header's "Studio" link still opens the studio afterwards."""
+    if request.session.get(LANDED):
+        return ""
+    request.session[LANDED] = True
+    roles = set(Membership.objects.filter(user=request.user).values_list("role", flat=True))
+    if roles & {Role.MARKETER, Role.ADMIN} or not roles:
+        return ""
+    name = "approvals:queue" if Role.BRAND_REVIEWER in roles else "compliance:log"
+    try:
+        return reverse(name)  # by name: the pages belong to the apps above the studio
+    except NoReverseMatch:
+        return ""
 
 
 @login_required

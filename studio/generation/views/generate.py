@@ -14,7 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 from studio.core.permissions import workspace_for_user
 from studio.generation import selectors, services
 from studio.generation.forms import GenerateForm
-from studio.generation.services.launch import QUEUE_UNREACHABLE
+from studio.generation.services.breaker import breaker_warning
+from studio.generation.services.launch import QUEUE_UNREACHABLE, queue_unreachable
 from studio.generation.views.common import REFUSED, draft_context, refusal_words, role_context
 from studio.lib.providers import offline
 
@@ -60,6 +61,8 @@ def generate_preview(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 remaining=preview.remaining,
                 deployment=req.deployment,
                 font_note=_offline_font_note(req.deployment),
+                # Before anything is spent: the deployment's breaker is open (its calls keep failing).
+                breaker_warning=breaker_warning(req.deployment),
             )
     else:
         context["error"] = " ".join(str(e) for errors in form.errors.values() for e in errors)
@@ -83,7 +86,7 @@ def generate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 form.add_error(field if field in form.fields else None, message)
         else:
             # The job is committed and reserved either way; a broker outage only delays its start.
-            queue_notice = QUEUE_UNREACHABLE if getattr(job, "queue_unreachable", False) else ""
+            queue_notice = QUEUE_UNREACHABLE if queue_unreachable(job) else ""
             if request.htmx:
                 return render(
                     request,
@@ -156,7 +159,7 @@ def job_rerun(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         messages.error(request, refusal_words(exc))
         return redirect("studio:draft", slug=workspace.slug, pk=job.draft_version.draft_id)
     messages.success(request, "Re-running with exactly the same settings: the result appears as a sibling.")
-    if getattr(rerun, "queue_unreachable", False):
+    if queue_unreachable(rerun):
         messages.warning(request, QUEUE_UNREACHABLE)
     return redirect(
         reverse("studio:draft", kwargs={"slug": workspace.slug, "pk": job.draft_version.draft_id}) + f"#job-{rerun.pk}"

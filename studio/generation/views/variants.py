@@ -17,7 +17,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from studio.core.permissions import workspace_for_user
 from studio.generation import extensions, selectors, services
 from studio.generation.forms import EditForm
-from studio.generation.models import Variant
+from studio.generation.models import Operation, Variant, VariantStatus
+from studio.generation.services.launch import QUEUE_UNREACHABLE, queue_unreachable
 from studio.generation.views.common import REFUSED, refusal_words, role_context
 from studio.lib.imaging import (
     MASK_MAX_BYTES,
@@ -43,11 +44,13 @@ def variant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             exclude_variant=variant,
             initial={"instruction": fix_comment.text, "mask": _fix_comment_mask(variant, fix_comment)},
         )
-    return render(
-        request,
-        "studio/variant.html",
-        _variant_context(request, workspace, variant, edit_form=edit_form, fix_comment=fix_comment),
-    )
+    context = _variant_context(request, workspace, variant, edit_form=edit_form, fix_comment=fix_comment)
+    fix_note = context.get("fix_note")  # "Fix this" on a reviewer's reason (from the review app's panel)
+    if fix_comment is None and fix_note is not None:
+        context["edit_form"] = EditForm(
+            workspace=workspace, exclude_variant=variant, initial={"instruction": fix_note.note}
+        )
+    return render(request, "studio/variant.html", context)
 
 
 def _fix_comment_mask(variant: Variant, comment) -> str:
@@ -78,13 +81,28 @@ def _variant_context(request, workspace, variant: Variant, *, edit_form=None, ed
         # starts from it and its section opens, so nothing the marketer marked is lost.
         "initial_mask": initial_mask,
         "fix_comment": fix_comment,
-        "localisable_locales": [loc for loc in (variant.job.draft_version.locale_copy or {}) if loc != variant.locale],
+        **_locales(variant),
         "edit_error": edit_error,
         "open_review": None,
         "approved_review": None,
         "publications": [],
         "hosted_screeners": bool(workspace.safety_screeners),
         **extensions.variant_context(request, variant),
+    }
+
+
+def _locales(variant: Variant) -> dict:
+    """The locales the draft has copy for, split into those still to make (offered, checked) and those
+    that already have a localised version of this image (named, not offered again)."""
+    wanted = [loc for loc in (variant.job.draft_version.locale_copy or {}) if loc != variant.locale]
+    made = set(
+        variant.children.filter(operation=Operation.LOCALISE, locale__in=wanted)
+        .exclude(status=VariantStatus.SUPERSEDED)
+        .values_list("locale", flat=True)
+    )
+    return {
+        "localisable_locales": [loc for loc in wanted if loc not in made],
+        "localised_locales": [loc for loc in wanted if loc in made],
     }
 
 
@@ -120,6 +138,8 @@ def variant_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         else:
             url = reverse("studio:draft", kwargs={"slug": workspace.slug, "pk": variant.draft_id}) + f"#job-{job.pk}"
             messages.success(request, "Edit started: the new version will appear below with its parent.")
+            if queue_unreachable(job):  # committed and reserved; it starts when the broker is back
+                messages.warning(request, QUEUE_UNREACHABLE)
             if request.htmx:
                 return HttpResponseClientRedirect(url)
             return redirect(url)
@@ -141,4 +161,6 @@ def variant_localise(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         messages.error(request, refusal_words(exc))
         return redirect("studio:variant", slug=workspace.slug, pk=variant.pk)
     messages.success(request, f"Started {len(jobs)} localised version{'s' if len(jobs) != 1 else ''}.")
+    if any(queue_unreachable(job) for job in jobs):
+        messages.warning(request, QUEUE_UNREACHABLE)
     return redirect("studio:draft", slug=workspace.slug, pk=variant.draft_id)

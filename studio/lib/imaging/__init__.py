@@ -17,25 +17,39 @@ from __future__ import annotations
 from studio.lib.imaging.errors import MSG_DAMAGED, UploadRejected
 from studio.lib.imaging.formats import FORMATS, STORED, ImageFormat, by_name, by_pillow, sniff
 from studio.lib.imaging.masks import MASK_MAX_BYTES, decode_data_url, mask_from_box, validate_mask
-from studio.lib.imaging.renditions import make_rendition
+from studio.lib.imaging.renditions import (
+    ASPECT_TOLERANCE,
+    RenditionPlan,
+    RenditionRefused,
+    channel_rendition,
+    make_rendition,
+    plan_rendition,
+    safe_zone_for,
+)
 from studio.lib.imaging.screening import UnreadableImage, image_prepare
 from studio.lib.imaging.uploads import CleanImage, validate_image_upload, validate_uploaded_file
 
 __all__ = [
+    "ASPECT_TOLERANCE",
     "FORMATS",
     "MASK_MAX_BYTES",
     "MSG_DAMAGED",
     "STORED",
     "CleanImage",
+    "RenditionPlan",
+    "RenditionRefused",
     "ImageFormat",
     "UnreadableImage",
     "UploadRejected",
     "by_name",
     "by_pillow",
+    "channel_rendition",
     "decode_data_url",
     "image_prepare",
     "make_rendition",
     "mask_from_box",
+    "plan_rendition",
+    "safe_zone_for",
     "sniff",
     "validate_image_upload",
     "validate_mask",

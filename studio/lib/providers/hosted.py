@@ -8,8 +8,8 @@ per-image filter results survive; images are decoded and measured by ``parsing``
 Retries: the SDK would retry 408/409/429/5xx and connection errors itself, honouring ``retry-after-ms``
 then ``retry-after`` (up to 60 s) and sleeping inside the worker between attempts. We set
 ``max_retries=0`` instead and raise ``ProviderError(RETRYABLE, retry_after=...)``: the Celery task retries
-with ``countdown = retry_after or backoff_seconds(attempt)``, so every attempt is recorded on the job,
-counts against ``IMPRIMATUR_PROVIDER_MAX_RETRIES``, and no worker sits asleep holding a slot.
+with ``countdown = retry_after or budget_backoff_seconds(attempt)``, so every attempt is recorded on the job,
+counts against the deployment's time-based retry budget, and no worker sits asleep holding a slot.
 
 Azure surfaces: "v1" uses ``OpenAI(base_url=f"{endpoint}/openai/v1")`` with ``model`` = deployment name;
 "deployments" uses ``AzureOpenAI(azure_endpoint, azure_deployment, api_version)``. Auth is the ``api-key``
@@ -43,8 +43,17 @@ _shared_lock = threading.Lock()
 _entra_providers: dict[str, Any] = {}
 
 
-def provider_timeout() -> httpx2.Timeout:
-    total = float(settings.IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS)
+def timeout_seconds(deployment=None) -> float:
+    """How long one call to ``deployment`` may take: its own ``request_timeout_seconds`` when it sets one
+    (a slow model needs longer than a fast one), else ``IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS``."""
+    own = getattr(deployment, "request_timeout_seconds", None) if deployment is not None else None
+    if isinstance(own, int | float) and not isinstance(own, bool) and own > 0:
+        return float(own)
+    return float(settings.IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS)
+
+
+def provider_timeout(deployment=None) -> httpx2.Timeout:
+    total = timeout_seconds(deployment)
     return httpx2.Timeout(total, connect=min(CONNECT_TIMEOUT_SECONDS, total))
 
 
@@ -126,7 +135,7 @@ class HostedImagesProvider(abc.ABC):
             secret_env=self.deployment.secret_env,
             auth_mode=self.deployment.auth_mode,
             size=size,
-            timeout=float(settings.IMPRIMATUR_PROVIDER_TIMEOUT_SECONDS),
+            timeout=timeout_seconds(self.deployment),
             azure=False,
         )
 
@@ -136,7 +145,7 @@ class HostedImagesProvider(abc.ABC):
     def _sdk_kwargs(self) -> dict[str, Any]:
         return {
             "http_client": self.http_client or shared_http_client(),
-            "timeout": provider_timeout(),
+            "timeout": provider_timeout(self.deployment),
             "max_retries": 0,
         }
 

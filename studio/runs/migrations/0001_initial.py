@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0001_initial'),
-        ('studio', '0006_campaign_budget_alert_percent_and_more'),
+        ('studio', '0006_limits_breaker_budget_alert_focal_point'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

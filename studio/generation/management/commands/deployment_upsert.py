@@ -24,6 +24,10 @@ OPTION_FIELDS = (
     ("api_version", "api_version"),
     ("secret_env", "secret_env"),
     ("surface", "azure_surface"),
+    ("timeout", "request_timeout_seconds"),
+    ("retry_budget", "retry_budget_seconds"),
+    ("max_concurrency", "max_concurrency"),
+    ("rpm", "requests_per_minute"),
 )
 
 
@@ -47,6 +51,26 @@ class Command(BaseCommand):
         )
         parser.add_argument("--profile", help="Capability profile name (default: one named like the model)")
         parser.add_argument("--surface", choices=AzureSurface.values, help="Azure surface: v1 or deployments")
+        parser.add_argument(
+            "--timeout",
+            type=int,
+            help="Seconds one call may take before it is abandoned (at least 5; default 120)",
+        )
+        parser.add_argument(
+            "--retry-budget",
+            dest="retry_budget",
+            type=int,
+            help="Seconds a job keeps retrying through an outage of this deployment (default 600)",
+        )
+        parser.add_argument(
+            "--max-concurrency",
+            dest="max_concurrency",
+            type=int,
+            help="Requests in flight at once for this deployment, across all workers (at least 1; default 4)",
+        )
+        parser.add_argument(
+            "--rpm", type=int, help="Requests per minute for this deployment, across all workers (0 = no limit)"
+        )
 
     def handle(self, *args, **opts):
         secret_env = opts.get("secret_env")

@@ -1,0 +1,285 @@
+"""Recording costs: each settled job once into ``JobCost`` and the daily rollup; each decision that
+changes a draft's approvals into its ``AssetCost`` rows and the rollup's productive spend.
+
+Both are idempotent and run after the change they follow has committed (``receivers``), so a crash in
+between loses nothing: ``costs_catch_up`` (every few minutes, from the beat schedule) records settled
+jobs that have no cost row yet and refreshes drafts whose reviews closed or that published since it
+last looked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max, Min
+from django.utils import timezone
+
+from approvals.costs.attribution import JobNode, VariantNode, attribute
+from approvals.costs.models import (
+    DEFAULT_CURRENCY,
+    ROLLUP_KEYS,
+    ROLLUP_SUMS,
+    WORKSPACE_ROLLUP_KEYS,
+    AssetCost,
+    CostRollup,
+    CostWatermark,
+    JobCost,
+    WorkspaceCostRollup,
+)
+from approvals.costs.prices import price_rates, rates_digest
+from approvals.publishing.models import Publication
+from approvals.reviews.models import Review, ReviewStatus
+from studio.generation.models import GenerationJob, JobStatus, Variant, VariantStatus
+from studio.generation.pricing import PriceNotFound, price_for
+from studio.lib.pricing import PER_MILLION, pixel_class, quantize_cost, usage_from_dict
+
+logger = logging.getLogger(__name__)
+APPROVED_STATES = (VariantStatus.APPROVED, VariantStatus.PUBLISHED)
+CATCH_UP_BATCH = 2000
+
+
+def _cached_savings(usage, price) -> Decimal:
+    """What the cached input saved against the uncached rates of the price that applied."""
+    if price is None:
+        return Decimal(0)
+    saved = usage.cached_text_tokens * (price.text_input - price.cached_text_input) + usage.cached_image_tokens * (
+        price.image_input - price.cached_image_input
+    )
+    return quantize_cost(Decimal(saved) / PER_MILLION)
+
+
+def job_cost_fact(job: GenerationJob, *, images: int) -> JobCost:
+    """The cost row of a settled ``job`` (not saved). Settled money is the job's own ``actual_cost``, never
+    recomputed from today's prices; the price row that applied on the day it settled is named with a
+    snapshot of its rates, so a later edit of the table shows as a difference instead of a new cost."""
+    settled_at = job.finished_at or timezone.now()
+    profile = job.deployment.profile
+    try:
+        price = price_for(model_name=profile.name, provider=job.deployment.provider, on=timezone.localdate(settled_at))
+    except PriceNotFound:
+        price = None
+    usage = usage_from_dict(job.usage or {})
+    cause = "" if job.status == JobStatus.SUCCEEDED else (job.error_code or job.status)[:60]
+    return JobCost(
+        job_id=job.pk,
+        workspace_id=job.workspace_id,
+        campaign_id=job.campaign_id,
+        draft_id=job.draft_version.draft_id if job.draft_version_id else None,
+        deployment_id=job.deployment_id,
+        settled_at=settled_at,
+        day=timezone.localdate(settled_at),
+        model=profile.name,
+        quality=str((job.params or {}).get("quality") or "auto")[:20],
+        size_class=pixel_class(job.planned_width, job.planned_height),
+        locale=job.locale,
+        route=job.route,
+        operation=job.operation,
+        status=job.status,
+        cause=cause,
+        currency=DEFAULT_CURRENCY,
+        spend=job.actual_cost or Decimal(0),
+        estimated_cost=job.estimated_cost,
+        images=images,
+        output_tokens=usage.output_image_tokens,
+        cached_tokens=usage.cached_text_tokens + usage.cached_image_tokens,
+        cached_savings=_cached_savings(usage, price),
+        latency_ms=job.latency_ms or _duration_ms(job),
+        price_table=price,
+        price_rates=price_rates(price),
+        rates_digest=rates_digest(price_rates(price)),
+    )
+
+
+def _duration_ms(job: GenerationJob) -> int | None:
+    if job.started_at and job.finished_at and job.status == JobStatus.SUCCEEDED:
+        return max(0, int((job.finished_at - job.started_at).total_seconds() * 1000))
+    return None
+
+
+def rollup_key(fact: JobCost) -> dict:
+    key = {name: getattr(fact, name) for name in ROLLUP_KEYS if name != "price_table_ref"}
+    return {**key, "price_table_ref": fact.price_table_id or 0}
+
+
+def rollup_add(fact: JobCost) -> None:
+    """Add one job's numbers to its rows of both rollups, one upsert each (safe under concurrent writers)."""
+    sums = {
+        "jobs": 1,
+        "images": fact.images,
+        "spend": fact.spend,
+        "productive_spend": fact.productive_spend,
+        "estimated_cost": fact.estimated_cost,
+        "output_tokens": fact.output_tokens,
+        "cached_tokens": fact.cached_tokens,
+        "cached_savings": fact.cached_savings,
+        "cached_jobs": 1 if fact.cached_tokens else 0,
+    }
+    key = rollup_key(fact)
+    _upsert(CostRollup, ROLLUP_KEYS, {**key, **sums})
+    _upsert(WorkspaceCostRollup, WORKSPACE_ROLLUP_KEYS, {k: key[k] for k in WORKSPACE_ROLLUP_KEYS} | sums)
+
+
+def _upsert(model, keys: tuple[str, ...], values: dict) -> None:
+    table = model._meta.db_table
+    quote = connection.ops.quote_name
+    columns = list(values)
+    conflict = ", ".join(quote(c) for c in keys)
+    updates = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in ROLLUP_SUMS)
+    # Identifiers come from the model's metadata only; every value is a parameter.
+    placeholders = ", ".join(["%s"] * len(columns))
+    names = ", ".join(quote(c) for c in columns)
+    sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders}) ON CONFLICT ({conflict}) DO UPDATE SET {updates}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [str(v) if isinstance(v, Decimal) else v for v in values.values()])
+
+
+def job_cost_record(job_id: int) -> JobCost | None:
+    """Record a settled job once (its cost row and its rollup). ``None`` if not settled or already done."""
+    job = (
+        GenerationJob.objects.select_related("deployment__profile", "draft_version")
+        .filter(pk=job_id, finished_at__isnull=False, actual_cost__isnull=False)
+        .first()
+    )
+    if job is None or not job.is_terminal:
+        return None
+    fact = job_cost_fact(job, images=job.variants.count())
+    try:
+        with transaction.atomic():
+            fact.save(force_insert=True)
+            rollup_add(fact)
+    except IntegrityError:
+        return None  # recorded by another delivery (receiver and catch-up racing)
+    return fact
+
+
+def _approval_times(variant_ids: list[int]) -> tuple[dict[int, dt.datetime], dict[int, dt.datetime]]:
+    approved = dict(
+        Review.objects.filter(variant_id__in=variant_ids, status=ReviewStatus.APPROVED, closed_at__isnull=False)
+        .values("variant_id")
+        .annotate(at=Max("closed_at"))
+        .values_list("variant_id", "at")
+    )
+    published = dict(
+        Publication.objects.filter(variant_id__in=variant_ids)
+        .values("variant_id")
+        .annotate(at=Min("created_at"))
+        .values_list("variant_id", "at")
+    )
+    return approved, published
+
+
+@transaction.atomic
+def draft_attribution_refresh(draft_id: int) -> int:
+    """Re-attribute one draft's spend after its approvals changed: rewrite its ``AssetCost`` rows and move
+    the difference in productive spend into the rollups. Returns the number of approved assets.
+
+    The draft's cost rows are locked (in pk order), so two refreshes of one draft never both apply a
+    difference; a job settling meanwhile only adds a row no approval can yet reach."""
+    facts = {f.pk: f for f in JobCost.objects.select_for_update().filter(draft_id=draft_id).order_by("pk")}
+    job_rows = GenerationJob.objects.filter(pk__in=list(facts)).values_list(
+        "pk", "created_at", "base_variant_id", "rerun_of_id"
+    )
+    jobs = [
+        JobNode(pk=pk, spend=facts[pk].spend, created_at=created, base_variant_id=base, rerun_of_id=rerun)
+        for pk, created, base, rerun in job_rows
+    ]
+    rows = list(Variant.objects.filter(draft_id=draft_id).values_list("pk", "job_id", "status"))
+    statuses = {pk: status for pk, _job, status in rows}
+    variants = [VariantNode(pk=pk, job_id=job_id, approved=status in APPROVED_STATES) for pk, job_id, status in rows]
+    result = attribute(jobs, variants)
+
+    for pk, fact in facts.items():
+        new = result.productive.get(pk, Decimal(0))
+        delta = new - fact.productive_spend
+        if delta:
+            JobCost.objects.filter(pk=pk).update(productive_spend=new)
+            _rollup_shift(fact, delta)
+
+    AssetCost.objects.filter(draft_id=draft_id).delete()
+    variant_job = {v.pk: v.job_id for v in variants}
+    approved_at, published_at = _approval_times(list(result.assets))
+    now = timezone.now()
+    rows = []
+    for pk, lineage in result.assets.items():
+        own = facts.get(variant_job[pk])
+        if own is None:
+            continue
+        at = approved_at.get(pk) or published_at.get(pk) or now
+        first = lineage.first_generation_at or at
+        rows.append(
+            AssetCost(
+                variant_id=pk,
+                workspace_id=own.workspace_id,
+                campaign_id=own.campaign_id,
+                draft_id=draft_id,
+                approved_at=at,
+                day=timezone.localdate(at),
+                published_at=published_at.get(pk) or (at if statuses[pk] == VariantStatus.PUBLISHED else None),
+                first_generation_at=first,
+                seconds_to_approval=max(0, int((at - first).total_seconds())),
+                lineage_spend=lineage.spend,
+                lineage_jobs=len(lineage.job_ids),
+                currency=own.currency,
+                model=own.model,
+                deployment_id=own.deployment_id,
+                quality=own.quality,
+                size_class=own.size_class,
+                locale=own.locale,
+                route=own.route,
+                operation=own.operation,
+            )
+        )
+    AssetCost.objects.bulk_create(rows)
+    return len(rows)
+
+
+def _rollup_shift(fact: JobCost, delta: Decimal) -> None:
+    key = rollup_key(fact)
+    CostRollup.objects.filter(**key).update(productive_spend=F("productive_spend") + delta)
+    WorkspaceCostRollup.objects.filter(**{k: key[k] for k in WORKSPACE_ROLLUP_KEYS}).update(
+        productive_spend=F("productive_spend") + delta
+    )
+
+
+WATERMARK = "decisions"
+OVERLAP = dt.timedelta(minutes=5)
+
+
+def costs_catch_up(*, now: dt.datetime | None = None, batch: int = CATCH_UP_BATCH) -> dict[str, int]:
+    """Repair what the after-commit hooks missed: settled jobs without a cost row; drafts whose reviews
+    closed approved or that published since the last run (re-read with an overlap: refreshing is
+    idempotent). Returns counts, for the task's log."""
+    from approvals.costs.services.alerts import budget_alert_check
+
+    now = now or timezone.now()
+    missing = list(
+        GenerationJob.objects.filter(finished_at__isnull=False, actual_cost__isnull=False, cost_fact__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch]
+    )
+    recorded = sum(1 for pk in missing if job_cost_record(pk) is not None)
+    mark = CostWatermark.objects.filter(name=WATERMARK).first()
+    since = (mark.reached_at - OVERLAP) if mark else None
+    reviews = Review.objects.filter(status=ReviewStatus.APPROVED)
+    publications = Publication.objects.all()
+    if since is not None:
+        reviews = reviews.filter(closed_at__gte=since)
+        publications = publications.filter(created_at__gte=since)
+    drafts = set(reviews.values_list("variant__draft_id", flat=True)) | set(
+        publications.values_list("variant__draft_id", flat=True)
+    )
+    drafts |= set(JobCost.objects.filter(job_id__in=missing).values_list("draft_id", flat=True))
+    drafts.discard(None)
+    for draft_id in sorted(drafts):
+        draft_attribution_refresh(draft_id)
+    CostWatermark.objects.update_or_create(name=WATERMARK, defaults={"reached_at": now})
+    campaigns = set(
+        GenerationJob.objects.filter(created_at__gte=since or now - dt.timedelta(days=1)).values_list(
+            "campaign_id", flat=True
+        )
+    )
+    alerts = sum(1 for pk in sorted(campaigns) if budget_alert_check(pk))
+    return {"jobs": recorded, "drafts": len(drafts), "alerts": alerts}

@@ -1,0 +1,174 @@
+"""Production run pages: plan, launch, the live run page (constant queries at two sizes), cancel, retry."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from studio.generation.models import Campaign
+from studio.runs import services
+from studio.runs.models import CellStatus, ProductionRun, RunStatus
+from tests import factories as f
+
+
+@pytest.fixture
+def mia(client, marketer):
+    client.force_login(marketer)
+    return client
+
+
+def _form(run_draft, formats, deployment, **extra):
+    data = {
+        "draft": run_draft.pk,
+        "formats": [fmt.pk for fmt in formats],
+        "locales": ["en", "ja"],
+        "n": 1,
+        "deployment": deployment.pk,
+        "quality": "low",
+    }
+    data.update(extra)
+    return data
+
+
+def test_plan_page_shows_the_grid_before_spending(mia, workspace, campaign, run_draft, formats, offline_deployment):
+    url = reverse("runs:run_new", args=[workspace.slug, campaign.slug])
+    response = mia.get(url, {**_form(run_draft, formats, offline_deployment), "plan": "1"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "LinkedIn ad" in body
+    assert "Square post" in body
+    assert "Estimated total" in body
+    assert "$" in body
+    assert not ProductionRun.objects.exists()
+    assert Campaign.objects.get(pk=campaign.pk).reserved_cost == 0
+
+
+def test_plan_page_shows_refused_cells_with_their_reason(
+    mia, workspace, campaign, run_draft, formats, offline_deployment
+):
+    campaign.locales = ["en", "ja", "de"]
+    campaign.save()
+    url = reverse("runs:run_new", args=[workspace.slug, campaign.slug])
+    response = mia.get(url, {**_form(run_draft, formats, offline_deployment, locales=["en", "de"]), "plan": "1"})
+    body = response.content.decode()
+    assert "Refused" in body
+    assert "no in-image copy for de" in body
+
+
+def test_launch_redirects_to_the_run(mia, workspace, campaign, run_draft, formats, offline_deployment):
+    url = reverse("runs:run_new", args=[workspace.slug, campaign.slug])
+    response = mia.post(url, _form(run_draft, formats, offline_deployment))
+    run = ProductionRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("runs:run", args=[workspace.slug, run.pk])
+    assert run.cells.count() == 4
+
+
+def test_launch_over_budget_answers_409_with_the_numbers(
+    mia, workspace, campaign, run_draft, formats, offline_deployment
+):
+    Campaign.objects.filter(pk=campaign.pk).update(budget=Decimal("0.0001"))
+    url = reverse("runs:run_new", args=[workspace.slug, campaign.slug])
+    response = mia.post(url, _form(run_draft, formats, offline_deployment), HTTP_HX_REQUEST="true")
+    assert response.status_code == 409
+    assert "left of its" in response.content.decode()
+    assert not ProductionRun.objects.exists()
+
+
+def test_empty_grid_is_a_clear_message_not_a_500(mia, workspace, campaign, run_draft, formats, offline_deployment):
+    url = reverse("runs:run_new", args=[workspace.slug, campaign.slug])
+    response = mia.post(url, _form(run_draft, [], offline_deployment))
+    assert response.status_code in (409, 422)
+    assert "grid is empty" in response.content.decode()
+
+
+def _run_with(spec, marketer, formats_count, campaign):
+    formats = [
+        f.CampaignFormatFactory(campaign=campaign, name=f"Format {formats_count}-{i:03d}", width=1024, height=1024)
+        for i in range(formats_count)
+    ]
+    run = services.run_launch(actor=marketer, spec=spec(formats=formats), enqueue=False)
+    for cell_id in run.cells.order_by("pk").values_list("pk", flat=True)[:formats_count]:
+        services.cell_execute(cell_id=cell_id)
+    return run
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_run_page_queries_are_constant_in_the_number_of_cells(mia, workspace, marketer, campaign, spec):
+    small = _run_with(spec, marketer, 1, campaign)
+    big = _run_with(spec, marketer, 6, campaign)
+    small_q = _queries(mia, reverse("runs:run", args=[workspace.slug, small.pk]))
+    big_q = _queries(mia, reverse("runs:run", args=[workspace.slug, big.pk]))
+    assert big_q == small_q
+    partial_small = _queries(mia, reverse("runs:run", args=[workspace.slug, small.pk]) + "?poll=3")
+    assert partial_small == small_q
+
+
+def test_run_page_polls_while_running_and_stops_when_finished(mia, workspace, marketer, spec):
+    run = services.run_launch(actor=marketer, spec=spec(locales=["en"]), enqueue=False)
+    url = reverse("runs:run", args=[workspace.slug, run.pk])
+    body = mia.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="run-live"' in body
+    assert "hx-trigger" in body
+    assert "<html" not in body  # the partial
+    for cell in run.cells.all():
+        services.cell_execute(cell_id=cell.pk)
+    body = mia.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in body
+    assert "Finished" in body
+    assert body.count("<img") == 2
+
+
+def test_cancel_twice_and_cancel_finished_are_messages(mia, client, workspace, marketer, spec, campaign):
+    run = services.run_launch(actor=marketer, spec=spec(), enqueue=False)
+    url = reverse("runs:run_cancel", args=[workspace.slug, run.pk])
+    response = mia.post(url, follow=True)
+    assert "Run cancelled" in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    assert Campaign.objects.get(pk=campaign.pk).reserved_cost == 0
+    response = mia.post(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 409
+    assert "already cancelled" in response.content.decode()
+    finished = services.run_launch(actor=marketer, spec=spec(locales=["en"]), enqueue=False)
+    for cell in finished.cells.all():
+        services.cell_execute(cell_id=cell.pk)
+    response = mia.post(reverse("runs:run_cancel", args=[workspace.slug, finished.pk]), follow=True)
+    assert "already finished" in response.content.decode()
+
+
+def test_other_workspaces_runs_are_404(client, marketer, spec, workspace):
+    run = services.run_launch(actor=marketer, spec=spec(locales=["en"]), enqueue=False)
+    other = f.WorkspaceFactory(slug="other")
+    outsider = f.UserFactory(username="otto")
+    f.MembershipFactory(user=outsider, workspace=other, role=f.core_models.Role.MARKETER)
+    client.force_login(outsider)
+    assert client.get(reverse("runs:run", args=[workspace.slug, run.pk])).status_code == 404
+    assert client.get(reverse("runs:run", args=["other", run.pk])).status_code == 404
+    assert client.post(reverse("runs:run_cancel", args=["other", run.pk])).status_code == 404
+
+
+def test_retry_button_requeues_failed_cells(mia, workspace, marketer, spec):
+    run = services.run_launch(actor=marketer, spec=spec(locales=["en"]), enqueue=False)
+    run.cells.update(status=CellStatus.FAILED)
+    run.status = RunStatus.FINISHED
+    run.save()
+    response = mia.post(reverse("runs:run_retry", args=[workspace.slug, run.pk]), follow=True)
+    assert "Retrying 2 failed cells" in response.content.decode()
+    assert set(run.cells.values_list("status", flat=True)) == {CellStatus.QUEUED}
+
+
+def test_campaign_page_links_to_runs(mia, workspace, campaign):
+    body = mia.get(reverse("studio:campaign", args=[workspace.slug, campaign.slug])).content.decode()
+    assert reverse("runs:run_list", args=[workspace.slug, campaign.slug]) in body
+    assert mia.get(reverse("runs:run_list", args=[workspace.slug, campaign.slug])).status_code == 200
