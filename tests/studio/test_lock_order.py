@@ -11,7 +11,10 @@ from unittest import mock
 import pytest
 from django.db.models.query import QuerySet
 
-from studio.generation import events, services
+from studio.generation import services
+from studio.generation.events import admin as admin_events
+from studio.generation.events import lifecycle as lifecycle_events
+from studio.generation.events import repairs as repair_events
 from studio.generation.locks import campaign_lock
 from studio.generation.models import Campaign, GenerationJob
 from tests.studio.test_services import launch
@@ -22,7 +25,7 @@ def lock_log():
     """Every ``select_for_update`` (by model) and every audit append, in order."""
     log: list[str] = []
     real_sfu = QuerySet.select_for_update
-    real_record = events.audit_record
+    real_record = lifecycle_events.audit_record
 
     def sfu(self, *args, **kwargs):
         log.append(self.model.__name__)
@@ -32,7 +35,12 @@ def lock_log():
         log.append("audit")
         return real_record(*args, **kwargs)
 
-    with mock.patch.object(QuerySet, "select_for_update", sfu), mock.patch.object(events, "audit_record", record):
+    with (
+        mock.patch.object(QuerySet, "select_for_update", sfu),
+        mock.patch.object(lifecycle_events, "audit_record", record),
+        mock.patch.object(admin_events, "audit_record", record),
+        mock.patch.object(repair_events, "audit_record", record),
+    ):
         yield log
 
 

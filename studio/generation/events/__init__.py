@@ -1,0 +1,126 @@
+"""The studio's audit vocabulary: every event type the studio writes, with one builder per event.
+
+Machine names and subject kinds are part of the hash chain and never change; labels and messages are
+presentation and may be reworded. Each builder takes the domain objects and writes exactly the ``data``
+the studio has always written for that event (compliance exports and tests compare it). Services call
+the builders; nothing in the studio writes to the chain any other way.
+
+Split by concern into the modules below and re-exported here, so callers say ``events.job_created``.
+Imported from ``StudioConfig.ready()`` so every type is registered before the compliance log lists them.
+"""
+
+from __future__ import annotations
+
+from studio.generation.events.admin import (
+    CAMPAIGN_CHANGED,
+    DEPLOYMENT_CREATED,
+    DEPLOYMENT_UPDATED,
+    MEMBERSHIP_CHANGED,
+    PRICE_TABLE_CHANGED,
+    SAFETY_RULE_CHANGED,
+    WORKSPACE_FAIL_OPEN_DISABLED,
+    WORKSPACE_FAIL_OPEN_ENABLED,
+    WORKSPACE_SETTINGS_CHANGED,
+    campaign_changed,
+    deployment_created,
+    deployment_updated,
+    membership_changed,
+    price_table_changed,
+    safety_rule_changed,
+    workspace_fail_open_disabled,
+    workspace_fail_open_enabled,
+    workspace_settings_changed,
+)
+from studio.generation.events.lifecycle import (
+    DRAFT_CREATED,
+    DRAFT_VERSION_ADDED,
+    JOB_BLOCKED,
+    JOB_CREATED,
+    JOB_FAILED,
+    JOB_RERUN,
+    JOB_RETRYING,
+    JOB_SUCCEEDED,
+    VARIANT_CREATED,
+    VARIANT_STATUS_CHANGED,
+    draft_created,
+    draft_version_added,
+    job_blocked,
+    job_created,
+    job_failed,
+    job_rerun,
+    job_retrying,
+    job_succeeded,
+    variant_created,
+    variant_status_changed,
+)
+from studio.generation.events.repairs import (
+    JOB_REQUEUED,
+    JOB_RESERVATION_RELEASED,
+    VARIANT_FOCAL_POINT_SET,
+    VARIANT_RESCREEN_REQUEUED,
+    job_requeued,
+    job_reservation_released,
+    variant_focal_point_set,
+    variant_rescreen_requeued,
+)
+from studio.generation.events.subjects import (
+    DEPLOYMENT,
+    DRAFT,
+    JOB,
+    VARIANT,
+    WORKSPACE,
+)
+
+__all__ = [
+    "CAMPAIGN_CHANGED",
+    "DEPLOYMENT",
+    "DEPLOYMENT_CREATED",
+    "DEPLOYMENT_UPDATED",
+    "DRAFT",
+    "DRAFT_CREATED",
+    "DRAFT_VERSION_ADDED",
+    "JOB",
+    "JOB_BLOCKED",
+    "JOB_CREATED",
+    "JOB_FAILED",
+    "JOB_REQUEUED",
+    "JOB_RERUN",
+    "JOB_RESERVATION_RELEASED",
+    "JOB_RETRYING",
+    "JOB_SUCCEEDED",
+    "MEMBERSHIP_CHANGED",
+    "PRICE_TABLE_CHANGED",
+    "SAFETY_RULE_CHANGED",
+    "VARIANT",
+    "VARIANT_CREATED",
+    "VARIANT_FOCAL_POINT_SET",
+    "VARIANT_RESCREEN_REQUEUED",
+    "VARIANT_STATUS_CHANGED",
+    "WORKSPACE",
+    "WORKSPACE_FAIL_OPEN_DISABLED",
+    "WORKSPACE_FAIL_OPEN_ENABLED",
+    "WORKSPACE_SETTINGS_CHANGED",
+    "campaign_changed",
+    "deployment_created",
+    "deployment_updated",
+    "draft_created",
+    "draft_version_added",
+    "job_blocked",
+    "job_created",
+    "job_failed",
+    "job_requeued",
+    "job_rerun",
+    "job_reservation_released",
+    "job_retrying",
+    "job_succeeded",
+    "membership_changed",
+    "price_table_changed",
+    "safety_rule_changed",
+    "variant_created",
+    "variant_focal_point_set",
+    "variant_rescreen_requeued",
+    "variant_status_changed",
+    "workspace_fail_open_disabled",
+    "workspace_fail_open_enabled",
+    "workspace_settings_changed",
+]
