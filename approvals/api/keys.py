@@ -15,13 +15,14 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from approvals.api import events
 from approvals.api.models import ApiKey, ApiScope
 from studio.core.errors import InvalidInput, Refusal
-from studio.core.models import Workspace
-from studio.core.permissions import RoleRequired, can_administer, is_member
+from studio.core.models import Membership, Role, Workspace
+from studio.core.permissions import RoleRequired, can_administer, is_member, user_roles_remember
 
 KEY_PREFIX = "imp_live_"
 _PREFIX_ID_CHARS = 10
@@ -135,12 +136,22 @@ def _prefix_of(raw: str) -> str | None:
     return prefix if prefix[len(KEY_PREFIX) :].isalnum() else None
 
 
+def _with_roles(keys):
+    """Keys annotated with which roles their user holds in their workspace (one EXISTS per role, so the
+    roles come with the key in the same query, on any database)."""
+    member = Membership.objects.filter(user=OuterRef("user_id"), workspace=OuterRef("workspace_id"))
+    return keys.annotate(**{f"_holds_{role}": Exists(member.filter(role=role)) for role in Role.values})
+
+
 def apikey_authenticate(raw: str) -> ApiKey:
-    """The active key ``raw`` names, with its user and workspace, or ``KeyRejected``. One query, plus a
-    write of ``last_used_at`` at most once a minute. The messages never repeat the key."""
+    """The active key ``raw`` names, with its user, its workspace and the user's roles there (remembered
+    for ``user_roles``), or ``KeyRejected``. One query, plus a write of ``last_used_at`` at most once a
+    minute. The messages never repeat the key."""
     prefix = _prefix_of(raw or "")
     key = (
-        ApiKey.objects.select_related("user", "workspace").filter(prefix=prefix).first() if prefix is not None else None
+        _with_roles(ApiKey.objects.select_related("user", "workspace")).filter(prefix=prefix).first()
+        if prefix
+        else None
     )
     if key is None or not hmac.compare_digest(key.key_hash, key_hash(raw)):
         raise KeyRejected("That API key is not valid. Check it was copied whole, or ask an admin for a new one.")
@@ -150,6 +161,7 @@ def apikey_authenticate(raw: str) -> ApiKey:
         raise KeyRejected("This API key has expired. Ask a workspace admin for a new one.", code="api_key_expired")
     if not key.user.is_active:
         raise KeyRejected("The person this API key acts as can no longer sign in.", code="api_key_user_inactive")
+    user_roles_remember(key.user, key.workspace, [role for role in Role.values if getattr(key, f"_holds_{role}")])
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

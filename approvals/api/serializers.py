@@ -4,6 +4,7 @@ everything named here, so a page costs the same number of queries at 5 rows or 2
 
 from __future__ import annotations
 
+from django.db.models import F
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -230,16 +231,20 @@ class PublicationSerializer(serializers.ModelSerializer):
 
     def to_representation(self, p: Publication) -> dict:
         """The same fields as declared (they make the schema), built directly: DRF's field-by-field path
-        costs more than the query for a page of 200 rows, and publication lists are what pipelines poll."""
-        fmt = p.target_format
+        costs more than the query for a page of 200 rows, and publication lists are what pipelines poll.
+        The related values come annotated on the row (``publications_for_api``), so a page builds one model
+        object per row instead of five."""
+        path = self.__dict__.get("_files_path")
+        if path is None:  # reversed once per response, not once per row
+            path = self.__dict__["_files_path"] = reverse("api:publications")
         return {
             "id": p.pk,
             "variant": p.variant_id,
             "review": p.review_id,
-            "campaign": p.variant.draft.campaign_id,
+            "campaign": p.api_campaign,
             "target_format": p.target_format_id,
-            "format_name": fmt.name if fmt is not None else None,
-            "locale": p.variant.locale,
+            "format_name": p.api_format_name,
+            "locale": p.api_locale,
             "width": p.width,
             "height": p.height,
             "file_format": p.file_format,
@@ -248,19 +253,45 @@ class PublicationSerializer(serializers.ModelSerializer):
             "status": p.status,
             "url": p.url,
             "failure_message": p.failure_message,
-            "published_by": p.published_by.username,
+            "published_by": p.api_published_by,
             "created_at": _DATETIME.to_representation(p.created_at),
             "retracted_at": _DATETIME.to_representation(p.retracted_at) if p.retracted_at else None,
             "retraction_reason": p.retraction_reason,
-            "file_url": f"{_publications_path()}{p.pk}/file",
+            "file_url": f"{path}{p.pk}/file",
         }
 
 
 _DATETIME = serializers.DateTimeField()
 
 
-def _publications_path() -> str:
-    return reverse("api:publications")
+def publications_for_api(queryset):
+    """Publications with what ``PublicationSerializer`` shows of their relations, as columns of the same
+    row (one join, only the columns shown) rather than four related objects per row."""
+    return queryset.only(*_PUBLICATION_COLUMNS).annotate(
+        api_campaign=F("variant__draft__campaign_id"),
+        api_locale=F("variant__locale"),
+        api_format_name=F("target_format__name"),
+        api_published_by=F("published_by__username"),
+    )
+
+
+_PUBLICATION_COLUMNS = (
+    "id",
+    "variant_id",
+    "review_id",
+    "target_format_id",
+    "width",
+    "height",
+    "file_format",
+    "sha256",
+    "source_sha256",
+    "status",
+    "url",
+    "failure_message",
+    "created_at",
+    "retracted_at",
+    "retraction_reason",
+)
 
 
 class RunCellSerializer(serializers.ModelSerializer):

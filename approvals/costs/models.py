@@ -3,8 +3,9 @@ daily sums the dashboard reads.
 
 ``JobCost`` is one row per settled job (written after the settle commits, or by the catch-up task);
 ``AssetCost`` is one row per approved asset, rewritten whenever a decision changes its draft's lineage;
-``CostRollup`` holds the sums per day and breakdown key, maintained by additive upserts, so a dashboard
-over any date range reads a few thousand rows at most, whatever the number of jobs. All money is USD:
+``CostBreakdownDay`` holds the sums per day, scope and breakdown line and ``CostHistogramDay`` the percentile
+inputs, both maintained by additive upserts, so a dashboard over any date range reads a few rows per day,
+whatever the number of jobs. All money is USD:
 ``PriceTable`` carries no currency, so every fact is recorded as USD and the dashboard refuses to add
 rows of different currencies should another ever appear.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 
 from studio.core.models import Workspace
@@ -107,101 +109,118 @@ class AssetCost(models.Model):
         return f"Cost of asset {self.variant_id}"
 
 
-ROLLUP_KEYS = (
-    "workspace_id",
-    "campaign_id",
-    "day",
-    "model",
-    "deployment_id",
-    "quality",
-    "size_class",
-    "locale",
-    "route",
-    "operation",
-    "status",
-    "cause",
-    "currency",
-    "price_table_ref",
-    "rates_digest",
-)
-ROLLUP_SUMS = (
-    "jobs",
-    "images",
-    "spend",
-    "productive_spend",
-    "estimated_cost",
-    "output_tokens",
-    "cached_tokens",
-    "cached_savings",
-    "cached_jobs",
-)
+# ``campaign_ref`` of the rollup rows that cover a whole workspace (a campaign's rows carry its pk).
+WORKSPACE_WIDE = 0
 
 
-WORKSPACE_ROLLUP_KEYS = tuple(k for k in ROLLUP_KEYS if k != "campaign_id")
+class Period(models.TextChoices):
+    """How long a rollup row's ``day`` lasts: that day, or the week (Monday to Sunday) it starts. Every
+    fact is added to both, so a range reads whole weeks from weekly rows and only its ragged ends (at
+    most six days each) from daily ones: a 180-day page reads 37 periods' rows instead of 180."""
+
+    DAY = "D", "day"
+    WEEK = "W", "week"
 
 
-class RollupSums(models.Model):
-    """The breakdown key and the sums shared by both rollups."""
+class CostBreakdownDay(models.Model):
+    """One day's (or week's) sums of one breakdown line of one scope (a workspace, or one of its campaigns).
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    model = models.CharField(max_length=80)
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
-    quality = models.CharField(max_length=20)
-    size_class = models.PositiveSmallIntegerField()
-    locale = models.CharField(max_length=20, blank=True)
-    route = models.CharField(max_length=40)
-    operation = models.CharField(max_length=10)
-    status = models.CharField(max_length=16)
-    cause = models.CharField(max_length=60, blank=True)
+    ``dimension`` names the breakdown (``total``, ``campaign``, ``model``, ``deployment_id``, ``quality``,
+    ``size_class``, ``locale``, ``route``, ``operation``, ``outcome`` = status|cause, ``price`` =
+    price row|rates digest) and ``value`` its line. A job adds to one line of every dimension on the day
+    it settled; an approved asset to one line of every dimension on the day it was approved (each in its
+    day's and its week's rows, ``Period``). So a page over any range reads a few dozen rows per period,
+    whatever the number of jobs, and each breakdown is one ``GROUP BY`` away. Kept by additive upserts
+    (``services.rollups``)."""
+
+    # The unique key's index starts with the workspace, so the foreign key needs no index of its own.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Not a foreign key: 0 (``WORKSPACE_WIDE``) must be a value of the unique key, and NULL cannot be.
+    campaign_ref = models.PositiveBigIntegerField(default=WORKSPACE_WIDE)
+    period = models.CharField(max_length=1, choices=Period.choices, default=Period.DAY)
+    day = models.DateField(help_text="The day, or the Monday of the week")
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=120, blank=True)
     currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY)
-    # The price row's pk (0 = none applied): not a foreign key, so the unique key never holds a NULL.
-    price_table_ref = models.PositiveIntegerField(default=0)
-    rates_digest = models.CharField(max_length=16, blank=True)
-    jobs = models.PositiveIntegerField(default=0)
-    images = models.PositiveIntegerField(default=0)
+    # the jobs that settled on the day
+    jobs = models.BigIntegerField(default=0)
+    images = models.BigIntegerField(default=0)
     spend = _money()
-    productive_spend = _money()
+    productive_spend = _money(help_text="The part of spend attributed to an approved asset's lineage")
     estimated_cost = _money()
-    output_tokens = models.PositiveBigIntegerField(default=0)
-    cached_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cached_tokens = models.BigIntegerField(default=0)
     cached_savings = _money()
-    cached_jobs = models.PositiveIntegerField(default=0, help_text="Jobs whose usage reported cached input")
-
-    class Meta:
-        abstract = True
-
-
-class CostRollup(RollupSums):
-    """Sums of ``JobCost`` per campaign, day and breakdown key, kept by additive upserts
-    (``services.recording``): what campaign pages and the budget table read."""
-
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=[k.removesuffix("_id") for k in ROLLUP_KEYS], name="cost_rollup_unique_key")
-        ]
-        indexes = [models.Index(fields=["workspace", "day"]), models.Index(fields=["campaign", "day"])]
-
-    def __str__(self) -> str:
-        return f"Costs of {self.campaign_id} on {self.day}"
-
-
-class WorkspaceCostRollup(RollupSums):
-    """The same sums without the campaign in the key, so a workspace page over a long range reads one
-    row per day and key instead of one per campaign, day and key."""
+    cached_jobs = models.BigIntegerField(default=0, help_text="Jobs whose usage reported cached input")
+    # the assets approved on the day
+    approved = models.BigIntegerField(default=0)
+    published = models.BigIntegerField(default=0)
+    lineage_spend = _money()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=[k.removesuffix("_id") for k in WORKSPACE_ROLLUP_KEYS], name="workspace_cost_rollup_unique_key"
+                fields=["workspace", "campaign_ref", "period", "day", "dimension", "value", "currency"],
+                name="cost_breakdown_day_unique_key",
             )
         ]
-        indexes = [models.Index(fields=["workspace", "day"])]
+        indexes = [
+            # The totals (charts, burn-down) without reading the other dimensions' rows.
+            models.Index(
+                fields=["workspace", "campaign_ref", "period", "day"],
+                condition=models.Q(dimension="total"),
+                name="cost_breakdown_day_totals",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"Costs of workspace {self.workspace_id} on {self.day}"
+        return f"{self.dimension}={self.value} on {self.day}"
+
+
+class CostHistogramDay(models.Model):
+    """How many observations of a ``metric`` fell in each ``bucket`` on a day (or week), per ``series``: the
+    percentile inputs (provider latency per deployment, seconds from first generation to approval,
+    estimate error per model/quality/pixel class). Buckets keep six significant bits
+    (``histograms.bucket``), so a percentile read from them is within 1.6% of the exact one."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    campaign_ref = models.PositiveBigIntegerField(default=WORKSPACE_WIDE)
+    period = models.CharField(max_length=1, choices=Period.choices, default=Period.DAY)
+    day = models.DateField(help_text="The day, or the Monday of the week")
+    metric = models.CharField(max_length=24)
+    series = models.CharField(max_length=120, blank=True)
+    bucket = models.BigIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "campaign_ref", "period", "day", "metric", "series", "bucket"],
+                name="cost_histogram_day_unique_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.series} [{self.bucket}] on {self.day}"
+
+
+class DecisionCost(models.Model):
+    """One recorded review decision: who decided, when, and how long after the review was submitted (the
+    reviewer workload's time to decision, read from ``CostHistogramDay``). One row per decision makes
+    recording idempotent, as ``JobCost`` does for jobs."""
+
+    decision = models.OneToOneField(
+        "approvals.Decision", primary_key=True, on_delete=models.CASCADE, related_name="cost_fact"
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    decided_at = models.DateTimeField()
+    day = models.DateField()
+    seconds_to_decision = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Decision {self.decision_id} by {self.reviewer_id}"
 
 
 class CostWatermark(models.Model):

@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from approvals.costs.charts import Chart, bar_chart, line_chart
+from approvals.costs.rollups import APPROVAL
 from approvals.costs.selectors import CostScope, cost_report, operations_report
 from approvals.costs.selectors.budgets import campaign_budgets, campaign_burn_down
+from approvals.costs.selectors.operations import METRICS
 from approvals.costs.selectors.report import DIMENSION_LABELS, DIMENSIONS, CostReport
+from approvals.costs.selectors.scope import histogram_counts
 from approvals.costs.tables import Table
 
 TOP_ASSETS = 25
@@ -181,13 +184,16 @@ def _assets_table(d: Dashboard) -> None:
 
 def dashboard(scope: CostScope) -> Dashboard:
     """Everything a workspace or campaign cost page shows, in a constant number of queries."""
-    d = Dashboard(scope=scope, report=cost_report(scope), operations=operations_report(scope))
+    histograms = histogram_counts(scope, APPROVAL, *METRICS)  # one read for both reports
+    report = cost_report(scope, histograms=histograms)
+    operations = operations_report(scope, histograms=histograms, deployments=report.deployments)
+    d = Dashboard(scope=scope, report=report, operations=operations)
     _series_tables(d)
     _breakdown_tables(d)
     _operations_tables(d)
     _assets_table(d)
     if scope.campaign is None:
-        d.budgets, d.campaign_count = campaign_budgets(scope)
+        d.budgets, d.campaign_count = campaign_budgets(scope, d.report.by_campaign)
         d.tables["campaigns"] = Table(
             "campaigns",
             "Campaign budgets",

@@ -4,7 +4,8 @@
   after the settle, in the same transaction, so only the committed row is complete);
 - a new job (``post_save`` of ``GenerationJob``): its reservation may cross the budget alert threshold;
 - a variant becoming approved or published (``post_save`` of ``Variant`` with ``status`` in the update,
-  which is how ``variant_transition`` saves): its draft's attribution changes.
+  which is how ``variant_transition`` saves): its draft's attribution changes;
+- a new review decision (``post_save`` of ``Decision``): the reviewer workload's time to decision.
 
 Each hook runs after commit and never fails the change it follows: an error is logged and the periodic
 ``costs_catch_up`` repairs it.
@@ -59,3 +60,12 @@ def on_variant_saved(sender: Any, *, instance: Any, update_fields: Any = None, *
 
     draft_id = instance.draft_id
     _after_commit(lambda: draft_attribution_refresh(draft_id), f"attribution of draft {draft_id}")
+
+
+def on_decision_saved(sender: Any, *, instance: Any, created: bool = False, **kwargs: Any) -> None:
+    if not created:
+        return
+    from approvals.costs.services.decisions import decision_cost_record
+
+    decision_id = instance.pk
+    _after_commit(lambda: decision_cost_record(decision_id), f"decision {decision_id}")

@@ -51,6 +51,12 @@ def _unreachable(destination: Destination | None) -> str:
     return f"{label} could not be reached or refused the upload, so nothing was published. Retry when it is back."
 
 
+def _overwrites(storage: Storage) -> bool:
+    """Whether saving under an existing name replaces the object (django-storages' S3 and Azure backends
+    as destinations build them) rather than choosing another name."""
+    return bool(getattr(storage, "file_overwrite", False) or getattr(storage, "overwrite_files", False))
+
+
 def rendition_store(*, destination: Destination | None, name: str, data: bytes) -> tuple[str, str]:
     """Write ``data`` as ``name`` to ``destination`` (the studio's storage when None); return the object
     key and its public URL ("" when the destination is not public). Raises ``DestinationUnavailable``
@@ -58,7 +64,10 @@ def rendition_store(*, destination: Destination | None, name: str, data: bytes) 
     try:
         storage = publication_storage(destination)
         key = destination.key_for(name) if destination is not None else name
-        if not storage.exists(key):
+        # Keys carry the content hash, so an object already under the key holds these very bytes. A
+        # backend that overwrites (S3, Azure) is just written: asking first would cost a round trip on
+        # every publication to save an upload on a rare retry. Local files would get a suffixed copy.
+        if _overwrites(storage) or not storage.exists(key):
             key = storage.save(key, ContentFile(data))
         if storage.size(key) != len(data):
             storage.delete(key)

@@ -9,7 +9,10 @@ signed URLs (``IMPRIMATUR_MEDIA_URL_SECONDS``).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
+from collections import OrderedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -157,12 +160,41 @@ class Destination(models.Model):
     # --- storage ----------------------------------------------------------------------------------
 
     def storage(self) -> Storage:
-        """The storage backend, built once per instance from the named environment variables."""
+        """The storage backend for this row and the current values of its environment variables, shared
+        by every instance of the row in this process (``shared_storage``)."""
         config = tuple(getattr(self, f.attname) for f in self._meta.concrete_fields)
         cached = getattr(self, "_storage", None)
-        if cached is None or cached[0] != config:  # rebuilt when the row changed (refresh_from_db, edits)
-            cached = self._storage = (config, build_storage(self))
+        if cached is None or cached[0] != config:  # looked up again when the row changed (refresh, edits)
+            cached = self._storage = (config, shared_storage(self, config))
         return cached[1]
+
+
+# Storage backends built in this process, by destination row and credentials. A worker re-reads the
+# destination for every publication (each task fetches its row); building the backend each time would
+# open a new connection pool for every upload (a TCP and TLS handshake to Azure or S3 per rendition).
+# The key holds a digest of the credentials, so a rotated key builds a new backend; bounded.
+_BUILT: OrderedDict[tuple, Storage] = OrderedDict()
+_BUILT_LOCK = threading.Lock()
+_BUILT_KEPT = 32
+
+
+def shared_storage(destination: Destination, config: tuple) -> Storage:
+    if destination.kind == DestinationKind.LOCAL:
+        return build_storage(destination)  # no connections to keep; it reads MEDIA_ROOT when built
+    names = (destination.access_key_env, destination.secret_key_env)
+    secrets = hashlib.sha256("\0".join(os.environ.get(n, "") if n else "" for n in names).encode()).hexdigest()
+    key = (config, secrets, settings.IMPRIMATUR_MEDIA_URL_SECONDS)  # everything build_storage reads
+    with _BUILT_LOCK:
+        storage = _BUILT.get(key)
+        if storage is not None:
+            _BUILT.move_to_end(key)
+            return storage
+    storage = build_storage(destination)  # outside the lock: may raise DestinationUnavailable
+    with _BUILT_LOCK:
+        _BUILT[key] = storage
+        while len(_BUILT) > _BUILT_KEPT:
+            _BUILT.popitem(last=False)
+    return storage
 
 
 def _env(name: str) -> str:

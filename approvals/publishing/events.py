@@ -156,3 +156,35 @@ def run_publish_requested(*, run: Any, actor: Any, queued: list, refused: list, 
             "missing_count": len(missing),
         },
     )
+
+
+# --- destination configuration (where a campaign's renditions go) ----------------------------------------
+
+DESTINATION_CHANGED = event_type(
+    "approvals.destination.changed",
+    label="Destination changed",
+    message="{actor} {action} the publishing destination {name} ({kind}) of {campaign}",
+    subject_kind="publishing.destination",
+)
+
+
+def destination_changed(*, destination: Any, actor: Any, action: str, changes: dict, via: str) -> AuditEvent:
+    """A destination was added, changed or deleted: where approved work goes, and who can read it.
+    ``changes`` maps field -> {"before", "after"} with secrets already taken out (``destination_changes``):
+    the row only names the variables that hold credentials, and URLs lose their userinfo and query."""
+    return audit_record(
+        DESTINATION_CHANGED,
+        workspace=destination.workspace,
+        actor=actor,
+        subject=destination,
+        subject_id=str(destination.pk or ""),
+        data={
+            "action": action,
+            "name": destination.name,
+            "kind": destination.get_kind_display(),
+            "campaign": destination.campaign.name,
+            "campaign_id": destination.campaign_id,
+            "changes": changes,
+            "via": via,
+        },
+    )

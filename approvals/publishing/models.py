@@ -63,6 +63,8 @@ class Publication(models.Model):
         db_table = "approvals_publication"  # kept from before the move between apps
         ordering = ["-created_at"]
         # The API lists a workspace's publications newest first by id (cursor pagination).
+        # The API's list reads a page's ids from here first; on PostgreSQL a covering twin carrying the
+        # filter columns serves filtered pages (migration 0005, raw SQL: SQLite has no INCLUDE).
         indexes = [models.Index(fields=["workspace", "-id"], name="publication_ws_recent")]
         constraints = [
             models.CheckConstraint(condition=Q(width__gt=0, height__gt=0), name="publication_size_positive"),

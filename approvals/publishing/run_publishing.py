@@ -3,9 +3,10 @@
 ``run_publication_plan`` (a read) says, per cell, what will be published, what is already published,
 what the rules refuse (a format the image was not composed for, an image changed since approval) and
 which cells have no approved image at all: those are listed with the reason, never skipped silently.
-``run_publish`` (the write) checks each target through the per-image ``publication_request`` (which
-records a refusal) and enqueues the same render task a single publish uses, on commit; one audit event
-records the request as a whole. Progress is read back from the publications themselves.
+``run_publish`` (the request) records a task in the outbox and answers at once; the task
+(``run_publish_execute``) checks each target through the per-image ``publication_request`` (which records
+a refusal) and enqueues the same render task a single publish uses, on commit; one audit event records the
+request as a whole. Progress is read back from the publications themselves.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from approvals.publishing.tasks import publication_render
 from approvals.reviews.errors import REFUSED
 from studio.core.errors import refusal_message
 from studio.core.models import Notification
+from studio.core.outbox import outbox_enqueue
 from studio.core.permissions import RoleRequired, can_publish
 from studio.generation.models import Variant, VariantStatus
 from studio.lib.imaging import RenditionPlan
@@ -185,9 +187,28 @@ class RunPublishStarted:
     missing: list[RunPublishMissing]
 
 
+RUN_PUBLISH_TASK = "publishing.run_publish"  # ``approvals.publishing.tasks.run_publish_checks``
+
+
 def run_publish(*, actor, run: ProductionRun) -> RunPublishStarted:
-    """Queue every ready target of ``run`` through the per-image checks; refused targets and cells with
-    no approved image are returned (and recorded) with their reasons."""
+    """The "Publish this run" request: who may publish is checked here, and the per-image checks and render requests
+    are handed to a task (``run_publish_execute``, recorded in the outbox in this transaction), so the
+    request answers at once however many cells the run has; the page's progress polls what the task and
+    the renders do. Returns what the plan says now: the images to check and queue, those the rules already
+    refuse, those already published, and the cells with no approved image."""
+    if not can_publish(actor, run.workspace):
+        raise RoleRequired(f"Only a marketer, brand reviewer or admin can publish images in {run.workspace.name}.")
+    plan = run_publication_plan(run=run)
+    if plan.ready or plan.refused or plan.missing:
+        with transaction.atomic():
+            outbox_enqueue(RUN_PUBLISH_TASK, [run.pk, actor.pk], workspace=run.workspace)
+    return RunPublishStarted(queued=plan.ready, refused=plan.refused, already=plan.published, missing=plan.missing)
+
+
+def run_publish_execute(*, run: ProductionRun, actor) -> RunPublishStarted:
+    """The task's body: check every ready target of ``run`` through the per-image ``publication_request``
+    (which records a refusal) and enqueue its render on commit; one audit event records the request with
+    what was queued, refused and missing. A second delivery finds the published targets no longer ready."""
     if not can_publish(actor, run.workspace):
         raise RoleRequired(f"Only a marketer, brand reviewer or admin can publish images in {run.workspace.name}.")
     plan = run_publication_plan(run=run)

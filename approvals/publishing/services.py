@@ -25,6 +25,7 @@ from approvals.publishing.destination_writes import (
 from approvals.publishing.errors import NotPublishable
 from approvals.publishing.models import Destination, Publication, PublicationStatus
 from approvals.publishing.rendition_plans import rendition_plan_for, variant_focal
+from approvals.publishing.timing import phase
 from approvals.reviews.errors import REFUSED, refusal_code
 from approvals.reviews.models import Review, ReviewStatus
 from approvals.reviews.selectors import approved_review_for
@@ -149,50 +150,57 @@ def _publication_create(
 ) -> Publication:
     """The work of ``publication_create``. The Pillow work runs before the transaction so no lock is held
     while an image is resized; the checks are repeated under the lock before anything is recorded."""
-    existing = live_publication_for(variant=variant, target_format=target_format)
-    if existing is not None and existing.status == PublicationStatus.PUBLISHED:
-        return existing
-    variant = Variant.objects.select_related("workspace", "draft").get(pk=variant.pk)
-    publication_check(actor=actor, variant=variant, target_format=target_format)
-    with variant.image.open("rb") as handle:
-        source = handle.read()
-    source_sha = hashlib.sha256(source).hexdigest()
+    with phase("check"):
+        existing = live_publication_for(variant=variant, target_format=target_format)
+        if existing is not None and existing.status == PublicationStatus.PUBLISHED:
+            return existing
+        variant = Variant.objects.select_related("workspace", "draft", "job__deployment").get(pk=variant.pk)
+        publication_check(actor=actor, variant=variant, target_format=target_format)
+    with phase("read"):
+        with variant.image.open("rb") as handle:
+            source = handle.read()
+        source_sha = hashlib.sha256(source).hexdigest()
     if source_sha != variant.sha256:
         raise NotPublishable("The stored image no longer matches the approved version, so it cannot be published.")
     width, height = target_format.width, target_format.height
-    rendition = _rendition(
-        source=source, width=width, height=height, focal=variant_focal(variant), target_name=target_format.name
-    )
+    with phase("render"):
+        rendition = _rendition(
+            source=source, width=width, height=height, focal=variant_focal(variant), target_name=target_format.name
+        )
     plan = rendition_plan_for(variant=variant, target_format=target_format)
-    signed = provenance_sign(  # Content Credentials (C2PA) and the XMP digital source type; may refuse
-        workspace=variant.workspace,
-        source=source,
-        rendition=rendition,
-        origin=_source_origin(variant),
-        crop_box=plan.crop_box,
-        focal=plan.focal,
-    )
+    with phase("sign"):
+        signed = provenance_sign(  # Content Credentials (C2PA) and the XMP digital source type; may refuse
+            workspace=variant.workspace,
+            source=source,
+            rendition=rendition,
+            origin=_source_origin(variant),
+            crop_box=plan.crop_box,
+            focal=plan.focal,
+            source_sha256=source_sha,
+        )
     rendition = signed.data
     sha = hashlib.sha256(rendition).hexdigest()
     name = f"published/{variant.workspace.slug}/{variant.pk}/{target_format.pk}-{width}x{height}-{sha[:16]}.png"
     try:
-        name, url = rendition_store(destination=destination, name=name, data=rendition)
+        with phase("upload"):
+            name, url = rendition_store(destination=destination, name=name, data=rendition)
     except DestinationUnavailable as exc:
         publication_failure_record(
             actor=actor, variant=variant, target_format=target_format, destination=destination, message=str(exc)
         )
         raise PublicationFailed(str(exc)) from exc
-    return _publication_record(
-        actor=actor,
-        variant=variant,
-        target_format=target_format,
-        name=name,
-        sha=sha,
-        source_sha=source_sha,
-        destination=destination,
-        url=url,
-        provenance=signed.summary,
-    )
+    with phase("record"):
+        return _publication_record(
+            actor=actor,
+            variant=variant,
+            target_format=target_format,
+            name=name,
+            sha=sha,
+            source_sha=source_sha,
+            destination=destination,
+            url=url,
+            provenance=signed.summary,
+        )
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from studio.core.errors import refusal_message
 from studio.core.notifications import notification_send
 from studio.generation.models import CampaignFormat, Variant
 from studio.generation.retrying import retry_transient_db_errors
+from studio.runs.models import ProductionRun
 
 
 def progress_url(*, variant: Variant, format_id: int) -> str:
@@ -65,3 +66,28 @@ def publication_render(
             url=progress_url(variant=variant, format_id=format_id),
         )
         return None
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=600,
+    time_limit=660,
+    name="publishing.run_publish",
+)
+@retry_transient_db_errors(max_retries=5)
+def run_publish_checks(self, run_id: int, actor_id: int) -> int:
+    """Publishing a production run (``run_publishing.run_publish`` records this in the outbox): the
+    per-image checks and one render task per approved cell, out of the request. Returns how many renders
+    it queued; a redelivery finds the published targets no longer ready."""
+    from approvals.publishing.run_publishing import run_publish_execute  # it imports this module's render task
+
+    run = ProductionRun.objects.select_related("workspace").filter(pk=run_id).first()
+    actor = get_user_model().objects.filter(pk=actor_id).first()
+    if run is None or actor is None:
+        return 0
+    try:
+        return len(run_publish_execute(run=run, actor=actor).queued)
+    except REFUSED:
+        return 0  # the actor lost the right to publish since asking: nothing is published

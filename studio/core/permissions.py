@@ -195,3 +195,10 @@ def members_with_role(workspace: Workspace, roles: Iterable[str]) -> QuerySet:
         .distinct()
         .order_by("pk")
     )
+
+
+def user_roles_remember(user, workspace: Workspace, roles) -> None:
+    """Tell ``user_roles`` what ``user`` holds in ``workspace``, read by the caller in a query it made
+    anyway (the API reads a key's user's roles in the query that finds the key), so the request's later
+    checks ask the database nothing. Only for roles read in this request, never kept across requests."""
+    user.__dict__.setdefault("_imprimatur_roles", {})[workspace.pk] = set(roles)

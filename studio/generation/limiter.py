@@ -38,7 +38,10 @@ logger = logging.getLogger(__name__)
 
 LEASE_MARGIN_SECONDS = 30
 REDIS_POLL_SECONDS = (0.005, 0.02)
-BLOCK_SECONDS = 0.1  # a waiter re-checks at least this often (an expired lease frees without a release)
+# A waiter blocked on the "freed" list wakes at once when a slot is released; it re-checks on its own only
+# this often, for the one way a slot frees without a release (a killed worker's lease running out). Short
+# re-checks made every waiting thread of every worker run the acquire script ten times a second.
+BLOCK_SECONDS = 1.0
 DATABASE_POLL_SECONDS = (0.05, 0.15)
 KEY_PREFIX = "imprimatur:limiter"
 
@@ -217,7 +220,9 @@ def _acquire(backend: LimiterBackend, deployment, token: str) -> None:
         if time.monotonic() + pause > deadline:
             raise LimiterBusy(deployment)
         if wait < 0 and hasattr(backend, "wait_for_release"):
-            backend.wait_for_release(deployment_id=deployment.pk, seconds=BLOCK_SECONDS)
+            backend.wait_for_release(
+                deployment_id=deployment.pk, seconds=min(BLOCK_SECONDS, deadline - time.monotonic())
+            )
         else:
             time.sleep(pause)
 

@@ -215,6 +215,7 @@ def provenance_sign(
     crop_box: tuple[int, int, int, int] | None = None,
     focal: tuple[float, float] = (0.5, 0.5),
     now: datetime | None = None,
+    source_sha256: str | None = None,
 ) -> SignedRendition:
     """The rendition's bytes with the XMP digital source type and, when the workspace has a certificate,
     a signed C2PA manifest; plus the summary the publication keeps (``Publication.provenance``).
@@ -224,7 +225,8 @@ def provenance_sign(
     ``c2pa.opened`` (the model's ``c2pa.created`` lives in the source's manifest, as C2PA requires for an
     asset with a parent), then the crop and resize. Without one, this manifest tells the whole story:
     ``c2pa.created`` by the model (or the offline renderer), ``c2pa.edited`` for edits, crop, resize.
-    Refuses (``CertificateExpired``, ``SigningUnavailable``) when a configured certificate cannot sign."""
+    Refuses (``CertificateExpired``, ``SigningUnavailable``) when a configured certificate cannot sign.
+    ``source_sha256`` is the source's digest when the caller has it already (publishing checked it)."""
     now = now or timezone.now()
     fmt = by_name(file_format) or PNG
     digital_source_type = ALGORITHMIC_MEDIA if origin.offline else TRAINED_ALGORITHMIC_MEDIA
@@ -238,7 +240,7 @@ def provenance_sign(
         )
     signer = _usable_signer(credential, now)
     source_fmt = sniff(source) or PNG
-    source_sha256 = hashlib.sha256(source).hexdigest()
+    source_sha256 = source_sha256 or hashlib.sha256(source).hexdigest()
     source_report, source_note = _source_report(source, source_fmt.mime)
     with Image.open(io.BytesIO(rendition)) as image:
         width, height = image.size
@@ -268,12 +270,19 @@ def provenance_sign(
         source_sha256=source_sha256,
     )
     try:
-        signed = manifest_sign(definition=definition, data=marked, mime=fmt.mime, signer=signer, ingredient=ingredient)
+        # Validated once, here, by reading it back (the summary needs the report anyway), not also by
+        # c2pa right after signing: each validation is a full pass over the file.
+        signed = manifest_sign(
+            definition=definition, data=marked, mime=fmt.mime, signer=signer, ingredient=ingredient, verify=False
+        )
         report = manifest_read(signed, fmt.mime)
     except ManifestError as exc:
         raise SigningUnavailable(
             f"The Content Credentials could not be signed ({exc.message}); nothing was published."
         ) from exc
+    if report is None or report.state not in ("Valid", "Trusted") or not report.hash_bound:
+        codes = ", ".join(report.failure_codes) if report is not None else "no manifest in the result"
+        raise SigningUnavailable(f"The signed rendition did not validate ({codes}); nothing was published.")
     manifest_name, manifest_sha = _manifest_file_save(workspace=workspace, report=report)
     summary = signed_summary(
         workspace=workspace,

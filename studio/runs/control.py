@@ -18,6 +18,7 @@ from studio.generation.locks import campaign_lock
 from studio.generation.models import Deployment, GenerationJob, JobStatus
 from studio.generation.services.failures import job_finish_without_images
 from studio.runs import events
+from studio.runs.launching import run_preparation_release
 from studio.runs.models import CELL_TERMINAL, CellStatus, ProductionRun, RunCell, RunStatus
 from studio.runs.planning import RunSpec
 from studio.runs.planning import _cell_plan as cell_plan_for
@@ -104,7 +105,7 @@ def run_cancel(*, actor, run: ProductionRun) -> CancelResult:
     cancelled at all."""
     require_role(actor, run.workspace, Role.MARKETER, action="cancel production runs")
     with transaction.atomic():
-        campaign_lock(run.campaign_id)
+        campaign = campaign_lock(run.campaign_id)
         run = _run_lock(run.pk)
         if run.status in (RunStatus.CANCELLING, RunStatus.CANCELLED):
             who = run.cancelled_by.get_username() if run.cancelled_by_id else "someone"
@@ -114,6 +115,8 @@ def run_cancel(*, actor, run: ProductionRun) -> CancelResult:
         open_cells = list(RunCell.objects.filter(run=run, status__in=ACTIVE).order_by("pk"))
         name = actor.get_username() if actor else "the system"
         released = _stop_cells(run, open_cells, message=f"Cancelled by {name} before it started; nothing was charged.")
+        # Cells still being prepared have no job yet: their share of the run's reservation is released here.
+        released += run_preparation_release(campaign=campaign, run=run)
         cancelled = RunCell.objects.filter(pk__in=[c.pk for c in open_cells], status=CellStatus.CANCELLED).count()
         in_flight = len(open_cells) - cancelled
         run.status = RunStatus.CANCELLING

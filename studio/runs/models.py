@@ -52,6 +52,11 @@ class ProductionRun(models.Model):
     quality = models.CharField(max_length=10, blank=True)
     status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.RUNNING)
     estimated_cost = models.DecimalField(max_digits=16, decimal_places=6, default=Decimal("0"))
+    # Launching reserves the whole run on the campaign at once; the cells' jobs are then made in chunks by a
+    # task (``studio.runs.launching``). ``reserved_cost`` is the part of that reservation not yet handed to a
+    # job, and ``preparing`` is true until every cell has its job (the run cannot finish before that).
+    reserved_cost = models.DecimalField(max_digits=16, decimal_places=6, default=Decimal("0"))
+    preparing = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -73,6 +78,11 @@ class ProductionRun(models.Model):
                 name="run_one_source",
             ),
             models.CheckConstraint(condition=Q(estimated_cost__gte=0), name="run_estimate_non_negative"),
+            models.CheckConstraint(
+                condition=Q(reserved_cost__gte=0),
+                name="run_reserved_non_negative",
+                violation_error_code="run_reserved_negative",
+            ),
         ]
         indexes = [models.Index(fields=["workspace", "-created_at"], name="run_ws_recent")]
 

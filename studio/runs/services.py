@@ -1,13 +1,17 @@
-"""Production runs: launch (reserve the whole run under the campaign lock), run one cell, cancel, retry.
+"""Production runs: launch (reserve the whole run under the campaign lock, then prepare its cells' jobs in
+chunks: ``studio.runs.launching``), run one cell, cancel, retry.
 
 Lock order (``studio.generation.locks``, extended for runs): the **campaign** row, then the **run** row,
 then **jobs** by primary key, then the run's **cells**, the audit chain head last. A cell's outcome is
-recorded under the run's row lock (run, cell, audit), so the last two cells finishing at once still
-finish the run exactly once; cancelling and retrying hold the campaign first, so two cancels serialise
-and the second is told the run is already cancelled.
+recorded under the cell's row lock (cell, audit); the run's row is locked after that commit, only when no
+cell is left open, so the last two cells finishing at once still finish the run exactly once (``cell_record``);
+cancelling and retrying hold the campaign first, so two cancels serialise
+and the second is told the run is already cancelled. Preparing a chunk of cells (``launching``) holds the
+campaign and the run, then the cells without a job; the jobs it makes are new rows nobody else waits on.
 
-Every cell's job is made by the studio's own ``job_launch(..., enqueue=False)`` (same checks, size plan,
-estimate and reservation as a single generation) and run by ``job_execute``; the cell's task goes to the
+A launched cell's job is made from the planner's cell plan with the studio's launch checks (``launching``);
+a retried cell's by the studio's own ``job_launch(..., enqueue=False)`` (same checks, size plan, estimate
+and reservation as a single generation). Each runs by ``job_execute``; the cell's task goes to the
 "batch" queue through the outbox, so interactive generations on the default queue never wait behind a
 large run. Idempotent: a redelivered cell whose job already ran records its outcome once.
 """
@@ -18,22 +22,21 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from studio.core.models import Role
 from studio.core.outbox import outbox_enqueue
-from studio.core.permissions import require_role
 from studio.core.templatetags.ui import money
-from studio.generation.errors import BudgetExceeded, StudioError
-from studio.generation.locks import campaign_lock
-from studio.generation.models import Deployment, GenerationJob, JobStatus, Operation
+from studio.generation.errors import StudioError
+from studio.generation.models import JOB_TERMINAL, GenerationJob, JobStatus, Operation
 from studio.generation.services.execution import job_execute
 from studio.generation.services.failures import job_give_up
 from studio.generation.services.launch import LaunchRequest, job_launch
 from studio.lib.providers import get_provider
 from studio.runs import events
 from studio.runs.models import CELL_TERMINAL, CellStatus, ProductionRun, RunCell, RunStatus
-from studio.runs.planning import CellPlan, RunSpec, run_plan
+from studio.runs.planning import CellPlan, RunSpec
 
 logger = logging.getLogger(__name__)
 
@@ -101,98 +104,31 @@ def _over_budget_words(*, campaign, total: Decimal, cells: int, fitting: int, fi
     return words + " Or lower the variants per cell or the quality, or ask an admin to raise the budget."
 
 
-def run_launch(*, actor, spec: RunSpec, only_what_fits: bool = False, enqueue: bool = True) -> ProductionRun:
-    """Plan the grid under the campaign lock, reserve every launched cell's estimate (the whole run, or
-    with ``only_what_fits`` the prefix of cells that fits) and create the cells' jobs, in one transaction.
-    Refused whole, with the numbers, when it does not fit. ``enqueue=False``: the CLI's --wait runs the
-    cells in its own process."""
-    workspace = spec.campaign.workspace
-    require_role(actor, workspace, Role.MARKETER, action="launch production runs")
-    with transaction.atomic():
-        campaign = campaign_lock(spec.campaign.pk)
-        plan = run_plan(spec, campaign=campaign)
-        if plan.problems:
-            raise RunRefused(" ".join(plan.problems))
-        chosen = plan.planned
-        if not plan.fits:
-            fitting = plan.fitting_prefix
-            if not only_what_fits or not fitting:
-                raise BudgetExceeded(
-                    _over_budget_words(
-                        campaign=campaign,
-                        total=plan.total,
-                        cells=len(chosen),
-                        fitting=len(fitting),
-                        fitting_total=plan.fitting_total,
-                    )
-                )
-            chosen = fitting
-        refused = [{"format": c.target_format.name, "locale": c.locale, "reason": c.refusal} for c in plan.refused] + [
-            {"format": c.target_format.name, "locale": c.locale, "reason": "Left out: over the budget."}
-            for c in plan.planned[len(chosen) :]
-        ]
-        run = ProductionRun.objects.create(
-            workspace=workspace,
-            campaign=campaign,
-            source_version=spec.version if spec.master is None else None,
-            master=spec.master,
-            deployment=spec.deployment,
-            variants_per_cell=spec.n,
-            quality=spec.quality,
-            created_by=actor,
-            refused=refused,
-        )
-        now = timezone.now()
-        cells = []
-        for cell_plan in chosen:
-            job = _cell_job(actor=actor, spec=spec, plan=cell_plan)
-            cells.append(
-                RunCell(
-                    run=run,
-                    target_format=cell_plan.target_format,
-                    locale=cell_plan.locale,
-                    job=job,
-                    estimated_cost=job.estimated_cost,
-                    planned_size=job.planned_size,
-                    plan_notes=job.plan_notes,
-                    queued_at=now,
-                )
-            )
-        RunCell.objects.bulk_create(cells)
-        run.estimated_cost = sum((cell.estimated_cost for cell in cells), Decimal(0))
-        run.save(update_fields=["estimated_cost"])
-        events.run_launched(
-            run=run,
-            actor=actor,
-            cells=len(cells),
-            formats=list(dict.fromkeys(c.target_format.name for c in chosen)),
-            locales=[loc for loc in dict.fromkeys(c.locale for c in chosen) if loc],
-            refused=refused,
-        )
-        if enqueue:
-            _cells_enqueue(run, cells)
-    return run
-
-
 # --- one cell -------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def _cell_start(cell_id: int) -> RunCell | None:
-    cell = RunCell.objects.select_for_update(of=("self",)).get(pk=cell_id)
-    if cell.status in CELL_TERMINAL:
-        return None
+def _cell_start(cell_id: int) -> bool:
+    """Mark the cell running; ``False`` when it has already ended. One conditional ``UPDATE`` (it locks
+    only the cell's row, for that statement): the same outcome as lock, check and save, in one round trip."""
     now = timezone.now()
-    cell.status = CellStatus.RUNNING
-    cell.attempts += 1
-    cell.started_at = cell.started_at or now
-    cell.save(update_fields=["status", "attempts", "started_at", "updated_at"])
-    return cell
+    started = (
+        RunCell.objects.filter(pk=cell_id)
+        .exclude(status__in=CELL_TERMINAL)
+        .update(
+            status=CellStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=Coalesce("started_at", Value(now)),
+            updated_at=now,
+        )
+    )
+    return bool(started)
 
 
 def _run_finish_if_done(run: ProductionRun) -> bool:
     """Under the run's lock: a run with no queued or running cell ends (finished, or cancelled)."""
     if run.status not in (RunStatus.RUNNING, RunStatus.CANCELLING):
+        return False
+    if run.preparing:  # cells still without a job: the preparation finishes the run when it is done
         return False
     if RunCell.objects.filter(run=run, status__in=ACTIVE).exists():
         return False
@@ -217,11 +153,21 @@ def _run_lock(run_id: int) -> ProductionRun:
 
 
 def cell_record(cell_id: int) -> RunCell:
-    """Record the cell's outcome from its finished job, once (run, then cell, then the audit event)."""
+    """Record the cell's outcome from its finished job, once (the cell, then the audit event), then end
+    the run if that was its last open cell. Call it outside a transaction.
+
+    The cell's own row lock makes the record happen once; the run's row is locked only to end the run,
+    after this commit (``_run_finish_when_done``). Recording every cell under the run's lock made all the
+    workers of a run queue on that one row, each holding it while it waited for the audit chain head. Two
+    last cells finishing at once still end the run once: the later commit's check sees both outcomes, the
+    run's lock and status turn a second attempt into nothing, and the sweeper ends a run whose last
+    recorder stopped in between."""
     with transaction.atomic():
-        run_id = RunCell.objects.values_list("run_id", flat=True).get(pk=cell_id)
-        run = _run_lock(run_id)
-        cell = RunCell.objects.select_for_update(of=("self",)).select_related("target_format", "job").get(pk=cell_id)
+        cell = (
+            RunCell.objects.select_for_update(of=("self",))
+            .select_related("run__workspace", "target_format", "job")
+            .get(pk=cell_id)
+        )
         if cell.status in CELL_TERMINAL or cell.job is None or not cell.job.is_terminal:
             return cell
         job = cell.job
@@ -232,34 +178,41 @@ def cell_record(cell_id: int) -> RunCell:
             cell.status = CellStatus.CANCELLED
         cell.finished_at = timezone.now()
         cell.save(update_fields=["status", "actual_cost", "error", "finished_at", "updated_at"])
-        events.cell_finished(cell=cell, run=run)
-        _run_finish_if_done(run)
+        events.cell_finished(cell=cell, run=cell.run)
+    _run_finish_when_done(cell.run_id)
     return cell
 
 
-def _deployment_usable(run: ProductionRun) -> bool:
-    return Deployment.objects.filter(pk=run.deployment_id, active=True).exists()
+def _run_finish_when_done(run_id: int) -> bool:
+    """After a cell's outcome committed: end its run if no cell is left open (under the run's lock)."""
+    if RunCell.objects.filter(run_id=run_id, status__in=ACTIVE).exists():
+        return False
+    with transaction.atomic():
+        return _run_finish_if_done(_run_lock(run_id))
 
 
 def cell_execute(*, cell_id: int, provider_factory=get_provider) -> RunCell:
     """Run one cell (the task's body; ``JobRetry`` propagates for the task to retry later). A cell of a
     cancelled run is cancelled without a provider call; a cell whose deployment was removed mid-run fails
     with that reason and nothing charged; a redelivered cell whose job already ran only records it."""
-    cell = RunCell.objects.select_related("run__deployment", "job").get(pk=cell_id)
+    # One read for every check below: the run's status, its deployment's ``active`` flag and the job's
+    # status come from this statement, as fresh as separate queries a moment later would be (the job only
+    # by its status: ``job_execute`` reads the job itself, with what calling it needs).
+    cell = RunCell.objects.select_related("run__deployment").annotate(job_status=F("job__status")).get(pk=cell_id)
     if cell.status in CELL_TERMINAL:
         return cell
-    if cell.job is not None and cell.job.is_terminal:  # the job ran; only the cell's outcome is missing
+    if cell.job_status in JOB_TERMINAL:  # the job ran; only the cell's outcome is missing
         return cell_record(cell_id)
     run = cell.run
     if run.status != RunStatus.RUNNING:
         return cell_cancel(cell_id)
     if cell.job_id is None:
         return cell
-    if not _deployment_usable(run):
+    if not run.deployment.active:
         job_give_up(job_id=cell.job_id, reason=f"its deployment {run.deployment.name} was removed during the run")
         _run_note_error(run.pk, f"The deployment {run.deployment.name} was removed or switched off during the run.")
         return cell_record(cell_id)
-    if _cell_start(cell_id) is None:
+    if not _cell_start(cell_id):
         return RunCell.objects.get(pk=cell_id)
     job = job_execute(job_id=cell.job_id, provider_factory=provider_factory)
     if not job.is_terminal:  # another delivery holds the job's live lease: it records the cell
@@ -291,6 +244,7 @@ from studio.runs.control import (  # noqa: E402 - cancel and retry, split out fo
     run_retry_failed,
     run_spec_for,
 )
+from studio.runs.launching import run_launch  # noqa: E402 - reserve, then prepare in chunks (its own module)
 
 __all__ = [
     "BATCH_QUEUE",

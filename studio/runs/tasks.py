@@ -13,6 +13,7 @@ from django.conf import settings
 from studio.generation.errors import JobRetry
 from studio.generation.retrying import retry_transient_db_errors
 from studio.runs import services
+from studio.runs.launching import run_prepare_chunk
 from studio.runs.services import BATCH_QUEUE
 
 
@@ -46,3 +47,19 @@ def runs_sweep() -> int:
     from studio.runs.sweeper import runs_sweep as sweep
 
     return sweep().repairs
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+    soft_time_limit=300,
+    name="runs.run_prepare",
+)
+@retry_transient_db_errors(max_retries=10)
+def run_prepare(self, run_id: int, queue: str | None = None) -> bool:
+    """One chunk of a launched run's preparation (``studio.runs.launching``): its cells' jobs, their tasks,
+    and the next chunk's task, all through the outbox. On the default queue, so preparing never waits
+    behind the run's own cells on "batch"."""
+    return run_prepare_chunk(run_id=run_id, queue=queue)

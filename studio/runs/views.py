@@ -5,11 +5,14 @@ refusal answers with its words and a 4xx status (the page shows htmx error answe
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from studio.core.errors import Refusal
@@ -21,6 +24,7 @@ from studio.runs import selectors, services
 from studio.runs.forms import RunForm
 from studio.runs.planning import run_plan
 
+SINCE_MARGIN = timedelta(seconds=5)
 POLL_FAST = 10  # polls every 2 s before backing off (reset whenever a cell lands)
 POLL_MAX_SECONDS = 12
 
@@ -73,7 +77,10 @@ def run_new(request: HttpRequest, slug: str, campaign_slug: str) -> HttpResponse
                 context["error"] = refusal_words(exc)
                 status = getattr(exc, "status", 409) if isinstance(exc, Refusal) else 403
             else:
-                messages.success(request, f"Run #{run.pk} launched: {run.cells.count()} cells are queued.")
+                messages.success(
+                    request,
+                    f"Run #{run.pk} launched: {run.cells.count()} cells reserved; their jobs are being prepared.",
+                )
                 response = redirect("runs:run", slug=workspace.slug, pk=run.pk)
                 if request.htmx:
                     response = HttpResponse(status=204, headers={"HX-Redirect": response.url})
@@ -88,7 +95,17 @@ def run_new(request: HttpRequest, slug: str, campaign_slug: str) -> HttpResponse
     return render(request, template, context, status=status)
 
 
+def _since(raw: str | None) -> datetime | None:
+    """The ``since`` of a live poll: milliseconds since the epoch (as the page wrote it), else None."""
+    if not raw or not raw.isdigit() or len(raw) > 15:
+        return None
+    return datetime.fromtimestamp(int(raw) / 1000, tz=UTC)
+
+
 def _live_context(request: HttpRequest, workspace, run) -> dict:
+    """The progress summary and one page of the grid; for a live poll (htmx with ``since``) only the
+    page's cells that changed since the previous answer, which the page swaps in place by id."""
+    rendered_at = timezone.now()
     progress = selectors.run_progress(run=run)
     seen = _int(request.GET.get("seen"), cap=10**6)
     poll = _int(request.GET.get("poll"), cap=100)
@@ -96,18 +113,26 @@ def _live_context(request: HttpRequest, workspace, run) -> dict:
         poll = 0  # something landed: keep polling briskly
     cells_page = Paginator(range(progress.total), selectors.GRID_PAGE).get_page(request.GET.get("page"))
     offset = (cells_page.number - 1) * selectors.GRID_PAGE
-    locales, rows = selectors.run_grid(selectors.run_cells(run=run, offset=offset), workspace_slug=workspace.slug)
-    return {
+    since = _since(request.GET.get("since")) if request.htmx else None
+    context = {
         **_base(request, workspace),
         "run": run,
         "progress": progress,
-        "locales": locales,
-        "rows": rows,
         "page_obj": cells_page,
         "poll_next": poll + 1,
         "poll_delay": poll_delay(poll),
         "polling": not run.is_terminal,
+        # A cell saved while this answer was read may carry an earlier timestamp: ask again with a margin
+        # (a cell sent twice is swapped twice, harmlessly).
+        "since_next": int((rendered_at - SINCE_MARGIN).timestamp() * 1000),
+        "changed": None,
     }
+    cells = selectors.run_cells(run=run, offset=offset, changed_since=since)
+    if since is not None:
+        context["changed"] = selectors.cells_decorate(cells, workspace_slug=workspace.slug)
+    else:
+        context["locales"], context["rows"] = selectors.run_grid(cells, workspace_slug=workspace.slug)
+    return context
 
 
 @login_required
@@ -116,7 +141,10 @@ def run_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     workspace = workspace_for_user(request.user, slug)
     run = selectors.run_get(workspace=workspace, pk=pk)
     context = _live_context(request, workspace, run)
-    template = "runs/run_detail.html#live" if request.htmx else "runs/run_detail.html"
+    if context["changed"] is not None:
+        template = "runs/run_detail.html#poll"
+    else:
+        template = "runs/run_detail.html#live" if request.htmx else "runs/run_detail.html"
     return render(request, template, context)
 
 

@@ -19,8 +19,19 @@ from studio.safety.policy import PROVIDER_SEVERITY, category_canonical, category
 from studio.safety.results import judge, measured
 from studio.safety.types import Screening, strictest
 
+# ``full_clean`` checks fields in Python (choices, lengths) but, left to itself, also asks the database
+# whether the workspace, job and variant exist and whether each CheckConstraint holds: seven queries and
+# four savepoints per row, and every generated image writes at least two rows (its prompt, its pixels).
+# The ids come from rows the caller has just read or locked, and the database enforces the same foreign
+# keys and constraints on the INSERT, so those checks only cost round trips.
+_BY_ID = ("workspace", "job", "variant")
 
-@transaction.atomic
+
+def _clean(row: SafetyAssessment) -> None:
+    row.full_clean(exclude=_BY_ID, validate_unique=False, validate_constraints=False)
+
+
+@transaction.atomic(savepoint=False)  # part of the caller's record: it fails or commits whole
 def assessments_store(
     *,
     screening: Screening,
@@ -53,7 +64,7 @@ def assessments_store(
             error=result.error,
             attempts=earlier.count() + 1,
         )
-        row.full_clean()
+        _clean(row)
         row.save()
         rows.append(row)
     return rows
@@ -125,7 +136,7 @@ def provider_filters_judge(
     return ProviderJudgement(verdict=verdict, categories=judged, decided_by=decided_by, explanation=explanation)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def provider_assessment_store(
     *,
     workspace: Workspace,
@@ -148,6 +159,6 @@ def provider_assessment_store(
         explanation=judgement.explanation,
         attempts=1,
     )
-    row.full_clean()
+    _clean(row)
     row.save()
     return row

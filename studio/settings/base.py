@@ -159,7 +159,7 @@ else:
 IMPRIMATUR_MEDIA_URL_SECONDS = env.int("IMPRIMATUR_MEDIA_URL_SECONDS", default=300)
 STORAGES = {
     "default": _default_storage,
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "studio.core.static_storage.StudioStaticFilesStorage"},
 }
 
 # --- Uploads: refuse big bodies early; Pillow's decompression-bomb guard stays on.
@@ -314,4 +314,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # azure-core logs every request and response with its headers at INFO: noise, and a cost per upload
+    "loggers": {"azure": {"level": "WARNING"}},
 }
+
+# --- Worker database connections (issue 11, production-run execution). Celery's Django fixup closes every
+# connection before and after each task unless CELERY_DB_REUSE_MAX is set, so each cell of a run paid for a
+# new PostgreSQL backend (a fork, a cold catalog cache, ~15 ms). With it, a worker thread keeps its connection
+# across tasks; ``studio.celery`` still drops one that broke or is older than this many seconds, the rule
+# Django applies between requests (web processes keep DATABASE_URL's own conn_max_age).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
+IMPRIMATUR_WORKER_CONN_MAX_AGE = env.int("IMPRIMATUR_WORKER_CONN_MAX_AGE", default=300)

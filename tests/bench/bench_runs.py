@@ -128,7 +128,7 @@ def setup_django(db_name: str) -> str:
 
     setup_test_environment()
     connection.settings_dict["TEST"]["NAME"] = db_name
-    return connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    return connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
 
 
 def start_worker(name: str, db_url: str, media: str, threads: int, log: Path) -> subprocess.Popen:
@@ -162,6 +162,46 @@ def rss_kb(pid: int) -> tuple[int, int]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0])
     return values.get("VmRSS", 0), values.get("VmHWM", 0)
+
+
+def timeline(run_ids: list[int], *, started_wall: float) -> None:
+    """Where a cell's wall time went (BENCH_RUN_TIMELINE=1): preparation, waiting, the call and the record."""
+    from studio.runs.models import RunCell
+
+    rows = list(
+        RunCell.objects.filter(run_id__in=run_ids).values_list(
+            "started_at", "finished_at", "job__created_at", "job__claimed_at", "job__finished_at", "job__latency_ms"
+        )
+    )
+
+    def seconds(a, b):
+        return sorted((b - a).total_seconds() for a, b in zip(a, b, strict=True) if a and b)
+
+    def line(name, values):
+        if values:
+            pick = [values[int(q * (len(values) - 1))] for q in (0.0, 0.5, 0.95, 1.0)]
+            print(f"  {name}: " + " / ".join(f"{v:.2f}" for v in pick) + " s (min / median / p95 / max)")
+
+    created, started, claimed, job_done, cell_done = ([r[i] for r in rows] for i in (2, 0, 3, 4, 1))
+    print("timeline:")
+    print(
+        f"  last job prepared at +{max(c.timestamp() for c in created) - started_wall:.2f} s; "
+        f"first cell started at +{min(s.timestamp() for s in started if s) - started_wall:.2f} s"
+    )
+    line("job prepared -> cell started", seconds(created, started))
+    line("cell started -> job claimed", seconds(started, claimed))
+    line("job claimed -> job recorded (slot wait + call + store)", seconds(claimed, job_done))
+    line("job recorded -> cell recorded", seconds(job_done, cell_done))
+    line("provider latency", sorted(r[5] / 1000 for r in rows if r[5]))
+
+
+def db_sessions() -> int:
+    """Sessions PostgreSQL has opened on this database so far (a worker that reconnects per task shows here)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
 
 
 def time_page(client, url: str, samples: int = 30, htmx: bool = False) -> tuple[float, float, int]:
@@ -256,6 +296,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--limit", type=int, default=16)
     parser.add_argument("--locales", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_RUN_THREADS", 0)))
     parser.add_argument("--page-only", action="store_true", help="only time the run page (bulk-made cells)")
     args = parser.parse_args()
     import logging
@@ -273,7 +314,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
 
-    db_name = setup_django("imprimatur_bench_runs")
+    db_name = setup_django(os.environ.get("BENCH_RUNS_DB", "imprimatur_bench_runs"))  # own name per concurrent bench
     from decimal import Decimal
 
     import redis
@@ -351,7 +392,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             connection.creation.destroy_test_db(db_name, verbosity=0)
     db = connection.settings_dict
     db_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db_name}"
-    threads = args.limit + 4  # per worker: limiter waiters and post-processing beside the calls in flight
+    threads = args.threads or args.limit + 4  # per worker: limiter waiters and post-processing beside the calls
     workers = [
         start_worker(f"bench-runs-{i}", db_url, media, threads, Path(media) / f"worker-{i}.log") for i in range(2)
     ]
@@ -360,6 +401,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         for worker in workers:
             assert worker.poll() is None, "a worker exited at start: see its log in " + media
         rss_before = [rss_kb(w.pid) for w in workers]
+        sessions_before = db_sessions()
         cpu_before = [cpu_seconds(w.pid) for w in workers]
         spec = RunSpec(
             campaign=campaign,
@@ -416,6 +458,10 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         )
         print(f"429s sent by the mock: {server.too_many}  (goal 0); peak in flight at the mock: {server.peak}")
         print(
+            f"mean in flight at the mock: {server.ok * args.latency / makespan:.1f} of {args.limit}; "
+            f"PostgreSQL sessions opened during the run: {db_sessions() - sessions_before}"
+        )
+        print(
             f"worker CPU per cell: {cpu_run * 1000 / total_cells:.1f} ms until the cells ended, "
             f"{cpu_all * 1000 / total_cells:.1f} ms with the image screenings  (goal <= 30 ms)"
         )
@@ -424,6 +470,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 f"worker {i} RSS: {before[0] / 1024:.0f} MB before, {after[0] / 1024:.0f} MB after, "
                 f"peak {after[1] / 1024:.0f} MB"
             )
+        if os.environ.get("BENCH_RUN_TIMELINE"):
+            timeline(run_ids, started_wall=time.time() - (time.perf_counter() - started))
         tiny = services.run_launch(
             actor=user, spec=replace(spec, formats=formats[:2], locales=locales[:2]), enqueue=False
         )

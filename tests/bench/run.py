@@ -23,6 +23,7 @@ BENCHES = [
     "bench_run_review.py",
     "bench_api.py",
     "bench_provenance.py",
+    "bench_publish.py",  # starts Azurite itself (tests.suite.ensure_azurite), as make test does
     "bench_costs.py",
     "bench_faults.py",
 ]

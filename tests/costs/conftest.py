@@ -11,7 +11,15 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.reviews.models import Review, ReviewStatus
+from approvals.reviews.models import (
+    Decision,
+    DecisionOutcome,
+    Review,
+    ReviewStage,
+    ReviewStatus,
+    StageKind,
+    StageStatus,
+)
 from studio.generation.lifecycle import variant_transition
 from studio.generation.locks import campaign_lock
 from studio.generation.models import GenerationJob, JobStatus, Operation, Variant, VariantStatus
@@ -58,6 +66,8 @@ class Ledger:
         height=1024,
         when=None,
         estimated=None,
+        latency=1200,
+        created=None,
     ):
         spend = Decimal(spend)
 
@@ -84,6 +94,9 @@ class Ledger:
                 reserved_cost=spend,
                 started_at=(when or timezone.now()) - dt.timedelta(seconds=3),
             )
+            if created is not None:  # when the lineage began, for time-to-approval
+                GenerationJob.objects.filter(pk=job.pk).update(created_at=created)
+                job.created_at = created
             campaign = campaign_lock(self.campaign.pk)
             campaign.reserved_cost += spend
             campaign.save(update_fields=["reserved_cost"])
@@ -114,26 +127,45 @@ class Ledger:
             job.actual_cost = spend
             job.usage = Usage(input_text_tokens=400, cached_text_tokens=cached, output_image_tokens=1000 * n).as_dict()
             job.finished_at = when or timezone.now()
-            job.latency_ms = 1200
+            job.latency_ms = latency
             job.save()
             job.made = variants
             return job
 
         return self._run(make)
 
-    def decide(self, variant, outcome=VariantStatus.APPROVED, when=None):
+    def decide(self, variant, outcome=VariantStatus.APPROVED, when=None, reviewer=None, waited=None):
+        """A closed review of ``variant``; with ``reviewer``, one brand stage decided by them ``waited``
+        after the submission."""
+
         def act():
             v = Variant.objects.get(pk=variant.pk)
             variant_transition(actor=self.user, variant=v, to=VariantStatus.IN_REVIEW)
+            approved = outcome == VariantStatus.APPROVED
             review = Review.objects.create(
                 workspace=self.workspace,
                 variant=v,
                 variant_sha256=v.sha256,
                 safety_verdict="allow",
                 submitted_by=self.user,
-                status=ReviewStatus.APPROVED if outcome == VariantStatus.APPROVED else ReviewStatus.REJECTED,
+                status=ReviewStatus.APPROVED if approved else ReviewStatus.REJECTED,
                 closed_at=when or timezone.now(),
             )
+            if reviewer is not None:
+                Review.objects.filter(pk=review.pk).update(submitted_at=timezone.now() - (waited or dt.timedelta(0)))
+                stage = ReviewStage.objects.create(
+                    review=review,
+                    kind=StageKind.BRAND,
+                    order=1,
+                    status=StageStatus.APPROVED if approved else StageStatus.REJECTED,
+                )
+                Decision.objects.create(
+                    stage=stage,
+                    reviewer=reviewer,
+                    outcome=DecisionOutcome.APPROVE if approved else DecisionOutcome.REJECT,
+                    note="" if approved else "Off brand",
+                    variant_sha256=v.sha256,
+                )
             variant_transition(actor=self.user, variant=v, to=outcome)
             return review
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from approvals.costs.selectors import operations_report, scope_for
 from approvals.costs.selectors.budgets import forecast_runout
+from approvals.costs.services import costs_catch_up
 from approvals.reviews.models import Decision, Review, ReviewStage, StageKind, StageStatus
 
 
@@ -31,6 +32,7 @@ def test_reviewer_workload_counts_open_overdue_and_time_to_decision(ledger, revi
     decided = ReviewStage.objects.first()
     Decision.objects.create(stage=decided, reviewer=reviewer, outcome="approve", variant_sha256="x")
     Review.objects.filter(pk=decided.review_id).update(submitted_at=now - dt.timedelta(hours=5))
+    costs_catch_up()  # records the decision (its after-commit hook never ran: no commit in this test)
     report = operations_report(scope_for(ledger.workspace))
     [row] = report.reviewers
     assert row["reviewer"] == reviewer.username

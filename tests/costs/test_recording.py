@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import itertools
 from decimal import Decimal
 
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 
-from approvals.costs.models import AssetCost, CostRollup, JobCost
+from approvals.costs.models import WORKSPACE_WIDE, AssetCost, CostBreakdownDay, CostWatermark, JobCost, Period
 from approvals.costs.selectors import cost_report, scope_for
 from approvals.costs.services import budget_alert_check, budget_alert_threshold_set, costs_catch_up, job_cost_record
 from studio.core.models import AuditEvent, Notification
@@ -26,8 +29,9 @@ def test_settle_records_the_job_once_with_its_price_and_cached_savings(ledger, p
     # 1000 cached text tokens at $5 - $1.25 per million
     assert fact.cached_savings == D("0.003750")
     assert job_cost_record(job.pk) is None  # already recorded: idempotent
-    rollup = CostRollup.objects.get()
-    assert (rollup.jobs, rollup.images, rollup.spend, rollup.cached_jobs) == (1, 2, D("0.12"), 1)
+    for ref, period in itertools.product((WORKSPACE_WIDE, ledger.campaign.pk), Period.values):
+        rollup = CostBreakdownDay.objects.get(campaign_ref=ref, period=period, dimension="total")
+        assert (rollup.jobs, rollup.images, rollup.spend, rollup.cached_jobs) == (1, 2, D("0.12"), 1)
 
 
 def test_decision_moves_spend_from_waste_to_the_approved_asset(ledger):
@@ -131,3 +135,18 @@ def test_localised_child_and_rerun_in_the_report(ledger):
     assert by_locale == {"(no locale)": 2, "ja": 1}
     assert report.waste == D(0)
     assert report.spend == D("0.78")
+
+
+def test_the_first_catch_up_after_a_deploy_builds_the_rollups_from_the_cost_rows(ledger):
+    version = ledger.version()
+    job = ledger.job(version, "0.25")
+    ledger.decide(job.made[0])
+    before = cost_report(scope_for(ledger.workspace))
+    CostBreakdownDay.objects.all().delete()  # as after a migration that adds the rollup tables
+    CostWatermark.objects.filter(name="rollups-rebuilt").delete()
+    assert cost_report(scope_for(ledger.workspace)).is_empty
+    costs_catch_up()
+    after = cost_report(scope_for(ledger.workspace))
+    assert (after.spend, after.approved, after.total.lineage_spend) == (before.spend, 1, D("0.25"))
+    call_command("costs_rebuild", stdout=io.StringIO())  # by hand: the same numbers again
+    assert cost_report(scope_for(ledger.workspace)).spend == D("0.25")

@@ -149,12 +149,12 @@ def test_cost_report_command_prints_the_issue_s_object(ledger, capsys):
 
 
 def test_a_currency_mix_is_refused_not_added(client, ledger, marketer):
-    from approvals.costs.models import WorkspaceCostRollup
+    from approvals.costs.models import CostBreakdownDay
 
     version = ledger.version()
     ledger.job(version, "0.10", quality="low")
     ledger.job(version, "0.10", quality="high")
-    WorkspaceCostRollup.objects.filter(quality="high").update(currency="EUR")
+    CostBreakdownDay.objects.filter(dimension="quality", value="high").update(currency="EUR")
     client.force_login(marketer)
     response = client.get(_url(ledger.workspace))
     assert response.status_code == 409

@@ -94,3 +94,13 @@ def test_remove(client, credential, ws_admin):
     assert client.post(REMOVE).status_code == 302
     assert not SigningCredential.objects.exists()
     assert client.get(REMOVE).status_code == 405
+
+
+def test_the_workspace_page_links_admins_to_the_page(client, workspace, ws_admin, marketer):
+    page = reverse("studio:workspace", kwargs={"slug": workspace.slug})
+    client.force_login(ws_admin)
+    assert f'href="{URL}"' in client.get(page).content.decode()
+    client.force_login(marketer)
+    response = client.get(page)
+    assert response.status_code == 200
+    assert f'href="{URL}"' not in response.content.decode()

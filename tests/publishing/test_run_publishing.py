@@ -241,3 +241,28 @@ def test_progress_counts_a_render_the_worker_gave_up_on(run_fixture, marketer):
     )
     progress = run_publishing.run_publish_progress(run=run_fixture.run, user=marketer)
     assert (progress.total, progress.published, progress.failed, progress.waiting) == (2, 0, 1, 1)
+
+
+def test_the_publish_request_answers_before_the_per_image_checks_which_a_task_does(
+    run_fixture, workspace, marketer, django_capture_on_commit_callbacks
+):
+    from studio.core.outbox.models import OutboxMessage  # noqa: PLC0415
+
+    url = reverse("publishing:run_publish", args=[workspace.slug, run_fixture.run.pk])
+    client = login(marketer)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(url)
+    assert response.status_code == 200
+    assert "Queued 2 renditions" in response.content.decode()
+    # Nothing checked, recorded or rendered in the request: one task waits in the outbox.
+    assert not AuditEvent.objects.filter(action="approvals.publication.run_requested").exists()
+    assert not Publication.objects.exists()
+    message = OutboxMessage.objects.get(task_name=run_publishing.RUN_PUBLISH_TASK)
+    assert message.args == [run_fixture.run.pk, marketer.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()  # the outbox publishes; the (eager) task checks each image and queues its render
+    assert AuditEvent.objects.get(action="approvals.publication.run_requested").data["queued_count"] == 2
+    assert Publication.objects.count() == 2
+    progress = run_publishing.run_publish_progress(run=run_fixture.run, user=marketer)
+    assert (progress.published, progress.waiting) == (2, 0)

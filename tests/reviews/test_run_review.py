@@ -267,6 +267,20 @@ def test_grid_costs_the_same_queries_at_two_sizes(workspace, marketer, reviewer,
     )
 
 
+def test_grid_and_its_filters_cost_the_same_queries_at_4_and_40_cells(workspace, marketer, reviewer, campaign):
+    small_formats = [f.CampaignFormatFactory(campaign=campaign, name=f"S{i}", width=1200, height=628) for i in range(2)]
+    big_formats = [f.CampaignFormatFactory(campaign=campaign, name=f"B{i}", width=1080, height=1080) for i in range(5)]
+    small = submitted_run(workspace, marketer, campaign, small_formats, locales=("en", "ja"))
+    big = submitted_run(
+        workspace, marketer, campaign, big_formats, locales=("en", "ja", "de", "fr", "es", "it", "nl", "pt")
+    )
+    assert (small.run.cells.count(), big.run.cells.count()) == (4, 40)
+    client = login(reviewer)
+    client.get(grid_url(small))  # warm the session and role caches alike
+    for filters in ({}, {"state": "awaiting", "verdict": "allow"}, {"page": "1"}):
+        assert _queries_for(client, grid_url(small, **filters)) == _queries_for(client, grid_url(big, **filters))
+
+
 def test_runs_list_links_each_run_to_its_review(workspace, marketer, reviewer, campaign, formats):
     fixture = make_run(workspace=workspace, creator=marketer, campaign=campaign, formats=formats[:1], locales=("en",))
     page = login(reviewer).get(reverse("approvals:run_review_list", args=[workspace.slug])).content.decode()

@@ -65,21 +65,6 @@ def test_plan_says_when_the_run_crosses_the_budget_alert(spec, campaign):
     assert plan.fits
 
 
-def test_launch_reserves_the_whole_run_and_makes_one_job_per_cell(
-    spec, marketer, campaign, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=False):
-        run = services.run_launch(actor=marketer, spec=spec())
-    cells = list(run.cells.select_related("job"))
-    assert len(cells) == 4
-    assert all(cell.job.status == JobStatus.QUEUED for cell in cells)
-    assert {cell.job.target_format_id for cell in cells} == {fmt.pk for fmt in spec().formats}
-    assert {cell.job.locale for cell in cells} == {"en", "ja"}
-    assert run.estimated_cost == sum(cell.estimated_cost for cell in cells) > 0
-    assert _campaign(campaign).reserved_cost == run.estimated_cost
-    assert AuditEvent.objects.filter(action="runs.run.launched").count() == 1
-
-
 def test_launch_over_budget_is_refused_whole_with_the_numbers(spec, marketer, campaign):
     total = run_plan(spec()).total
     Campaign.objects.filter(pk=campaign.pk).update(budget=total - Decimal("0.000001"))

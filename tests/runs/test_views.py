@@ -172,3 +172,87 @@ def test_campaign_page_links_to_runs(mia, workspace, campaign):
     body = mia.get(reverse("studio:campaign", args=[workspace.slug, campaign.slug])).content.decode()
     assert reverse("runs:run_list", args=[workspace.slug, campaign.slug]) in body
     assert mia.get(reverse("runs:run_list", args=[workspace.slug, campaign.slug])).status_code == 200
+
+
+def _poll(client, url, since_ms: int):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(f"{url}?poll=1&since={since_ms}", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    return response.content.decode(), len(ctx.captured_queries)
+
+
+def _now_ms() -> int:
+    from django.utils import timezone  # noqa: PLC0415
+
+    return int(timezone.now().timestamp() * 1000) + 1
+
+
+def test_a_live_poll_sends_the_counts_and_only_the_cells_that_changed(mia, workspace, marketer, spec):
+    run = services.run_launch(actor=marketer, spec=spec(), enqueue=False)
+    url = reverse("runs:run", args=[workspace.slug, run.pk])
+    page = mia.get(url).content.decode()
+    assert page.count('class="run-cell-body"') == 4
+    assert "&amp;since=" in page  # the page's first poll asks only for what changes after it
+    since = _now_ms()
+    body, _ = _poll(mia, url, since)
+    assert 'id="run-progress"' in body
+    assert "hx-swap-oob" not in body  # nothing changed: the counts only
+    assert 'id="run-live"' not in body
+    first = run.cells.order_by("pk").first()
+    services.cell_execute(cell_id=first.pk)
+    body, _ = _poll(mia, url, since)
+    assert body.count("hx-swap-oob") == 1
+    assert f'id="cell-{first.pk}"' in body
+    assert "<img" in body
+    assert "Done</dt><dd>1 of 4" in body
+
+
+def test_a_live_poll_costs_the_same_queries_for_one_or_many_changed_cells(mia, workspace, marketer, spec):
+    run = services.run_launch(actor=marketer, spec=spec(), enqueue=False)
+    url = reverse("runs:run", args=[workspace.slug, run.pk])
+    since = _now_ms()
+    cells = list(run.cells.order_by("pk").values_list("pk", flat=True))
+    services.cell_execute(cell_id=cells[0])
+    one_body, one = _poll(mia, url, since)
+    for cell_id in cells[1:]:
+        services.cell_execute(cell_id=cell_id)
+    all_body, many = _poll(mia, url, since)
+    assert (one_body.count("hx-swap-oob"), all_body.count("hx-swap-oob")) == (1, 4)
+    assert many == one
+
+
+def test_the_run_page_says_how_many_cells_are_prepared(
+    mia, workspace, marketer, spec, django_capture_on_commit_callbacks
+):
+    from studio.runs.launching import run_prepare_chunk  # noqa: PLC0415
+
+    with django_capture_on_commit_callbacks(execute=False):
+        run = services.run_launch(actor=marketer, spec=spec())
+    url = reverse("runs:run", args=[workspace.slug, run.pk])
+    assert "Preparing 0 of 4 cells" in mia.get(url).content.decode()
+    run_prepare_chunk(run_id=run.pk, size=3, enqueue=False)
+    assert "Preparing 3 of 4 cells" in mia.get(url, HTTP_HX_REQUEST="true").content.decode()
+    run_prepare_chunk(run_id=run.pk, size=3, enqueue=False)
+    assert "Preparing" not in mia.get(url).content.decode()
+
+
+def test_run_page_and_its_polls_cost_the_same_queries_at_4_and_40_cells(mia, workspace, marketer, campaign, spec):
+    since = _now_ms()
+    runs = []
+    for count in (2, 20):
+        formats = [
+            f.CampaignFormatFactory(campaign=campaign, name=f"Grid {count}-{i:03d}", width=1024, height=1024)
+            for i in range(count)
+        ]
+        runs.append(services.run_launch(actor=marketer, spec=spec(formats=formats), enqueue=False))
+        for cell_id in runs[-1].cells.order_by("pk").values_list("pk", flat=True)[:2]:  # a few with images
+            services.cell_execute(cell_id=cell_id)
+    small, big = runs
+    assert (small.cells.count(), big.cells.count()) == (4, 40)
+    small_url, big_url = (reverse("runs:run", args=[workspace.slug, r.pk]) for r in (small, big))
+    mia.get(small_url)  # warm the session and role caches alike
+    assert _queries(mia, small_url) == _queries(mia, big_url)
+    small_poll, small_q = _poll(mia, small_url, since)
+    big_poll, big_q = _poll(mia, big_url, since)
+    assert (small_poll.count("hx-swap-oob"), big_poll.count("hx-swap-oob")) == (4, 40)
+    assert small_q == big_q

@@ -17,7 +17,8 @@ from approvals.api import inputs
 from approvals.api import serializers as out
 from approvals.api.base import FileRenderer
 from approvals.api.models import ApiScope
-from approvals.api.views.common import ListView, ReadView, created, in_workspace
+from approvals.api.pagination import IdsFirstCursorPagination
+from approvals.api.views.common import ListView, ReadView, WorkspaceView, created, in_workspace
 from approvals.compliance import services as compliance_services
 from approvals.compliance.exports import AuditFilter, export_filename, streaming_export
 from approvals.publishing import retraction
@@ -122,9 +123,7 @@ class ReviewDecide(ReadView):
 
 
 def _publications(workspace):
-    return Publication.objects.filter(workspace=workspace).select_related(
-        "published_by", "target_format", "variant__draft"
-    )
+    return out.publications_for_api(Publication.objects.filter(workspace=workspace))
 
 
 PublishAccepted = inline_serializer(
@@ -140,10 +139,15 @@ PublishAccepted = inline_serializer(
 
 class PublicationList(ListView):
     serializer_class = out.PublicationSerializer
+    pagination_class = IdsFirstCursorPagination  # the list pipelines poll, over the biggest table
     filter_class = inputs.PublicationFilter
     required_scopes = {"GET": ApiScope.READ, "POST": ApiScope.PUBLISH}
 
     def base_queryset(self):
+        # Only what the filters need: it picks the page's ids; page_rows reads what the rows show.
+        return Publication.objects.filter(workspace=self.workspace)
+
+    def page_rows(self):
         return _publications(self.workspace)
 
     def filter_queryset(self, queryset):
@@ -211,7 +215,8 @@ class PublicationRetract(ReadView):
     http_method_names = ["post", "options"]
 
     def base_queryset(self):
-        return _publications(self.workspace).select_related("workspace")
+        # The whole row: retracting reads the file, its destination and the workspace.
+        return Publication.objects.filter(workspace=self.workspace).select_related("workspace")
 
     @extend_schema(request=inputs.RetractInput, responses={200: out.PublicationSerializer})
     def post(self, request, pk: int):
@@ -245,7 +250,7 @@ class PublicationFile(ReadView):
 # --- the audit export -------------------------------------------------------------------------------------
 
 
-class AuditExport(ListView):
+class AuditExport(WorkspaceView):
     """The workspace's audit log as CSV or JSON, streamed, exactly as the compliance log exports it (and
     recorded in the log the same way). Needs a compliance auditor's or admin's key."""
 

@@ -1,7 +1,10 @@
-"""The list and detail view bases: a queryset that starts at the key's workspace, validated filters and
-bodies, 201 answers with a ``Location``."""
+"""The view bases: validated filters and bodies for every view (``WorkspaceView``); for the views that
+list or read the workspace's objects, a queryset that starts at the key's workspace (``ListView``,
+``ReadView``); 201 answers with a ``Location``."""
 
 from __future__ import annotations
+
+import abc
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -26,7 +29,11 @@ def created(data, view_name: str, pk: int) -> Response:
     return Response(data, status=status.HTTP_201_CREATED, headers={"Location": reverse(view_name, args=[pk])})
 
 
-class _Base(ApiView):
+class WorkspaceView(ApiView):
+    """A view of the key's workspace: unknown query parameters refused, filters and bodies validated.
+    Views that answer with something other than the workspace's objects (the audit export, the image
+    files) start here; the object views below add the queryset."""
+
     filter_class = None
 
     def allowed_query_params(self) -> set[str]:
@@ -46,12 +53,6 @@ class _Base(ApiView):
                 {name[:100]: ["This is not a parameter of this request."] for name in unknown[:20]}
             )
 
-    def base_queryset(self) -> QuerySet:
-        raise NotImplementedError
-
-    def get_queryset(self) -> QuerySet:
-        return self.base_queryset()
-
     def filters(self) -> dict:
         if self.filter_class is None:
             return {}
@@ -68,14 +69,28 @@ class _Base(ApiView):
         raise InvalidInput(message, field_errors={field: message})
 
 
-class ListView(mixins.ListModelMixin, _Base):
+class WorkspaceObjectsView(WorkspaceView, metaclass=abc.ABCMeta):
+    """A view of the workspace's objects of one kind. Each view says which (``base_queryset``); being
+    abstract, a view that forgets cannot be instantiated (the OpenAPI document, which instantiates every
+    routed view, fails to build), rather than answering 500 on its first request."""
+
+    @abc.abstractmethod
+    def base_queryset(self) -> QuerySet:
+        """The view's objects, already limited to ``self.workspace`` and with what the serializer reads
+        selected or prefetched (query counts stay flat per page)."""
+
+    def get_queryset(self) -> QuerySet:
+        return self.base_queryset()
+
+
+class ListView(mixins.ListModelMixin, WorkspaceObjectsView):
     """``GET``: one cursor page of the workspace's objects, newest first."""
 
     def get(self, request, *args, **kwargs):
         return self.list(request, *args, **kwargs)
 
 
-class ReadView(_Base):
+class ReadView(WorkspaceObjectsView):
     """``GET``: one object of the workspace, 404 for missing and other workspaces' alike."""
 
     pagination_class = None

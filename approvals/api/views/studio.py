@@ -15,7 +15,7 @@ from approvals.api import inputs
 from approvals.api import serializers as out
 from approvals.api.base import FileRenderer, file_response
 from approvals.api.models import ApiScope
-from approvals.api.views.common import ListView, ReadView, created, in_workspace
+from approvals.api.views.common import ListView, ReadView, WorkspaceView, created, in_workspace
 from studio.generation import selectors as studio_selectors
 from studio.generation import services as studio_services
 from studio.generation.models import Campaign, Deployment, DraftVersion, GenerationJob, PromptDraft, Variant
@@ -222,7 +222,7 @@ class VariantDetail(ReadView):
         return _variants(self.workspace)
 
 
-class _VariantMedia(ReadView):
+class _VariantMedia(WorkspaceView):
     """The image files, through the studio's own media lookup (its workspace only, 404 otherwise)."""
 
     renderer_classes = [FileRenderer]

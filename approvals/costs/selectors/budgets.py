@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
-from approvals.costs.models import CostRollup
+from approvals.costs.models import WORKSPACE_WIDE, CostBreakdownDay, Period
 from approvals.costs.selectors.report import quantized
 from approvals.costs.selectors.scope import CostScope
 from studio.generation.models import Campaign
@@ -49,38 +49,56 @@ class CampaignBudget:
         return max(self.campaign.remaining, ZERO)
 
 
-def _rates(campaign_ids: list[int], today: dt.date) -> dict[int, Decimal]:
+def _rates(workspace_id: int, campaign_ref: int, today: dt.date, *, dimension: str) -> dict[int, Decimal]:
+    """Spend per day over the last :data:`RATE_DAYS` days, per campaign (``dimension="campaign"`` of the
+    workspace's rows) or of one campaign (its ``total`` rows, keyed by its pk)."""
     since = today - dt.timedelta(days=RATE_DAYS - 1)
     rows = (
-        CostRollup.objects.filter(campaign_id__in=campaign_ids, day__gte=since, day__lte=today)
-        .values("campaign_id")
+        CostBreakdownDay.objects.filter(
+            workspace_id=workspace_id,
+            campaign_ref=campaign_ref,
+            period=Period.DAY,
+            dimension=dimension,
+            day__gte=since,
+            day__lte=today,
+        )
+        .values("value")
         .annotate(spend=Sum("spend"))
+        .order_by()
     )
-    return {r["campaign_id"]: quantized(r["spend"]) / RATE_DAYS for r in rows}
+    key = (lambda value: int(value)) if dimension == "campaign" else (lambda value: campaign_ref)
+    return {key(r["value"]): quantized(r["spend"]) / RATE_DAYS for r in rows}
 
 
-def campaign_budgets(scope: CostScope) -> tuple[list[CampaignBudget], int]:
+def campaign_budgets(scope: CostScope, in_range: dict | None = None) -> tuple[list[CampaignBudget], int]:
     """The workspace's campaigns (most spend in the range first, at most ``MAX_CAMPAIGNS``) and how many
-    there are in all. Three queries."""
+    there are in all. ``in_range`` is the report's per-campaign lines (``CostReport.by_campaign``), read
+    again here when not given. Two or three queries."""
     today = timezone.localdate()
     campaigns = list(Campaign.objects.filter(workspace=scope.workspace).order_by("name"))
-    in_range = {
-        r["campaign_id"]: r
-        for r in scope.campaign_rollups()
-        .values("campaign_id")
-        .annotate(spend=Sum("spend"), savings=Sum("cached_savings"), cached=Sum("cached_jobs"))
-    }
-    rates = _rates([c.pk for c in campaigns], today)
+    if in_range is None:
+        in_range = {}
+        for row in (
+            scope.breakdown()
+            .filter(dimension="campaign")
+            .values("value")
+            .annotate(spend=Sum("spend"), cached_savings=Sum("cached_savings"), cached_jobs=Sum("cached_jobs"))
+            .order_by()
+        ):
+            line = in_range[int(row["value"])] = _Sums()
+            line.spend, line.cached_savings = quantized(row["spend"]), quantized(row["cached_savings"])
+            line.cached_jobs = row["cached_jobs"] or 0
+    rates = _rates(scope.workspace.pk, WORKSPACE_WIDE, today, dimension="campaign")
     rows = []
     for c in campaigns:
-        r = in_range.get(c.pk, {})
+        line = in_range.get(c.pk) or _Sums()
         rate = rates.get(c.pk, ZERO)
         rows.append(
             CampaignBudget(
                 campaign=c,
-                spend_in_range=quantized(r.get("spend")),
-                cached_savings=quantized(r.get("savings")),
-                cached_jobs=r.get("cached") or 0,
+                spend_in_range=line.spend,
+                cached_savings=line.cached_savings,
+                cached_jobs=line.cached_jobs,
                 daily_rate=rate,
                 runs_out=forecast_runout(remaining=c.remaining, daily_rate=rate, today=today),
             )
@@ -89,18 +107,30 @@ def campaign_budgets(scope: CostScope) -> tuple[list[CampaignBudget], int]:
     return rows[:MAX_CAMPAIGNS], len(rows)
 
 
+@dataclass
+class _Sums:
+    spend: Decimal = ZERO
+    cached_savings: Decimal = ZERO
+    cached_jobs: int = 0
+
+
 def campaign_burn_down(campaign: Campaign) -> CampaignBudget:
-    """One campaign's remaining budget per day since its first spend, and the forecast. Two queries."""
+    """One campaign's remaining budget per day since its first spend, and the forecast. Two queries, over
+    one row per day of the campaign's life."""
     today = timezone.localdate()
     daily = list(
-        CostRollup.objects.filter(campaign=campaign)
+        CostBreakdownDay.objects.filter(
+            workspace_id=campaign.workspace_id, campaign_ref=campaign.pk, period=Period.DAY, dimension="total"
+        )
         .values("day")
-        .annotate(spend=Sum("spend"), savings=Sum("cached_savings"), cached=Sum("cached_jobs"))
+        .annotate(jobs=Sum("jobs"), spend=Sum("spend"), savings=Sum("cached_savings"), cached=Sum("cached_jobs"))
         .order_by("day")
     )
-    rate = _rates([campaign.pk], today).get(campaign.pk, ZERO)
+    rate = _rates(campaign.workspace_id, campaign.pk, today, dimension="total").get(campaign.pk, ZERO)
     burn, spent = [], ZERO
     for row in daily:
+        if not row["jobs"]:
+            continue  # a day with approvals only: nothing settled
         spent += quantized(row["spend"])
         burn.append({"day": row["day"], "spend": quantized(row["spend"]), "remaining": campaign.budget - spent})
     return CampaignBudget(

@@ -13,15 +13,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Sum
 
+from approvals.costs.histograms import counts_quantile
 from approvals.costs.money import single_currency
 from approvals.costs.prices import price_rates, rates_digest
-from approvals.costs.selectors.scope import CostScope, percentiles, ratio
+from approvals.costs.rollups import APPROVAL, BREAKDOWNS, SUMS
+from approvals.costs.selectors.scope import CostScope, histogram_counts, ratio
 from studio.generation.models import Deployment, Operation, PriceTable
 
 ZERO = Decimal(0)
-DIMENSIONS = ("model", "deployment_id", "quality", "size_class", "locale", "route", "operation")
+DIMENSIONS = BREAKDOWNS
 DIMENSION_LABELS = {
     "model": "Model",
     "deployment_id": "Deployment",
@@ -31,16 +33,7 @@ DIMENSION_LABELS = {
     "route": "Route",
     "operation": "Operation",
 }
-SUMS = (
-    "jobs",
-    "images",
-    "spend",
-    "productive_spend",
-    "estimated_cost",
-    "cached_tokens",
-    "cached_savings",
-    "cached_jobs",
-)
+INTEGER_DIMENSIONS = frozenset({"deployment_id", "size_class"})
 
 
 def quantized(value) -> Decimal:
@@ -76,12 +69,15 @@ class Line:
         return ratio(self.spend, self.generated)
 
     def add(self, row: dict) -> None:
+        """Add a rollup row's sums (spend side and approved side)."""
         self.jobs += row["jobs"] or 0
         self.generated += row["images"] or 0
         self.spend += quantized(row["spend"])
         self.productive += quantized(row["productive_spend"])
         self.cached_savings += quantized(row["cached_savings"])
         self.cached_jobs += row["cached_jobs"] or 0
+        self.approved += row["approved"] or 0
+        self.lineage_spend += quantized(row["lineage_spend"])
 
 
 @dataclass
@@ -105,6 +101,7 @@ class CostReport:
     series: list[dict] = field(default_factory=list)
     prices: list[PriceApplied] = field(default_factory=list)
     deployments: dict[int, str] = field(default_factory=dict)
+    by_campaign: dict[int, Line] = field(default_factory=dict)  # campaign pk -> its sums in the range
 
     # --- the headline numbers ---------------------------------------------------------------------
     @property
@@ -178,59 +175,66 @@ def _bucket(day: dt.date, weekly: bool) -> dt.date:
     return day - dt.timedelta(days=day.weekday()) if weekly else day
 
 
-def cost_report(scope: CostScope) -> CostReport:
-    """The report for ``scope``; raises ``CurrencyMix`` if its rows are in more than one currency."""
+def _typed(dimension: str, value: str):
+    return int(value) if dimension in INTEGER_DIMENSIONS and value.lstrip("-").isdigit() else value
+
+
+def cost_report(scope: CostScope, *, histograms: dict | None = None) -> CostReport:
+    """The report for ``scope``, in five queries over the rollups whatever the range or the number of
+    jobs (four given ``histograms``, a ``histogram_counts`` the page shares with the operations report);
+    raises ``CurrencyMix`` if its rows are in more than one currency."""
     report = CostReport(scope=scope)
     report.deployments = dict(Deployment.objects.filter(workspace=scope.workspace).values_list("pk", "name"))
 
-    # 1. the spend side, by every breakdown key at once
-    spend_rows = list(
-        scope.rollups()
-        .values(*DIMENSIONS, "status", "cause", "currency", "price_table_ref", "rates_digest")
+    # 1. every breakdown line of the range at once: spend side and approved side
+    rows = list(
+        scope.breakdown()
+        .values("dimension", "value", "currency")
         .annotate(**{name: Sum(name) for name in SUMS})
+        .order_by()
     )
-    report.currency = single_currency(r["currency"] for r in spend_rows)
+    report.currency = single_currency(r["currency"] for r in rows)
     lines: dict[str, dict] = {d: {} for d in DIMENSIONS}
     outcomes: dict[tuple[str, str], int] = defaultdict(int)
     prices: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
-    for row in spend_rows:
-        report.total.add(row)
-        report.estimated += quantized(row["estimated_cost"])
-        for d in DIMENSIONS:
-            value = row[d]
-            if value not in lines[d]:
-                lines[d][value] = Line(str(value), _label(d, value, report.deployments))
-            lines[d][value].add(row)
-        if row["status"] != "succeeded":
-            outcomes[(row["status"], row["cause"])] += row["jobs"]
-        prices[(row["price_table_ref"], row["rates_digest"])] += quantized(row["spend"])
-
-    # 2. the approved side, by the same keys
-    asset_rows = list(
-        scope.assets()
-        .values(*DIMENSIONS, "currency")
-        .annotate(
-            approved=Count("pk"),
-            lineage=Sum("lineage_spend"),
-            published=Count("pk", filter=Q(published_at__isnull=False)),
+    for row in rows:
+        dimension, value = row["dimension"], row["value"]
+        if dimension == "total":
+            report.total.add(row)
+            report.estimated += quantized(row["estimated_cost"])
+            report.published += row["published"] or 0
+        elif dimension in lines:
+            key = _typed(dimension, value)
+            if key not in lines[dimension]:
+                lines[dimension][key] = Line(str(key), _label(dimension, key, report.deployments))
+            lines[dimension][key].add(row)
+        elif dimension == "outcome":
+            status, _, cause = value.partition("|")
+            if status != "succeeded" and row["jobs"]:
+                outcomes[(status, cause)] += row["jobs"]
+        elif dimension == "price" and row["jobs"]:
+            ref, _, digest = value.partition("|")
+            prices[(int(ref), digest)] += quantized(row["spend"])
+        elif dimension == "campaign":
+            line = Line(value, value)
+            line.add(row)
+            report.by_campaign[int(value)] = line
+    report.breakdowns = {
+        d: sorted(
+            (line for line in lines[d].values() if line.jobs or line.approved),
+            key=lambda line: (-line.spend, line.label),
         )
-    )
-    single_currency([report.currency, *(r["currency"] for r in asset_rows)])
-    for row in asset_rows:
-        report.total.approved += row["approved"]
-        report.total.lineage_spend += quantized(row["lineage"])
-        report.published += row["published"]
-        for d in DIMENSIONS:
-            value = row[d]
-            if value not in lines[d]:
-                lines[d][value] = Line(str(value), _label(d, value, report.deployments))
-            lines[d][value].approved += row["approved"]
-            lines[d][value].lineage_spend += quantized(row["lineage"])
-    report.breakdowns = {d: sorted(lines[d].values(), key=lambda line: (-line.spend, line.label)) for d in DIMENSIONS}
+        for d in DIMENSIONS
+    }
 
-    # 3. time from first generation to approval
-    median, p90 = percentiles(scope.assets(), "seconds_to_approval", (0.5, 0.9))
-    report.hours_to_approval = tuple(None if v is None else round(v / 3600, 1) for v in (median, p90))
+    # 2. time from first generation to approval, from its histogram
+    if histograms is None or APPROVAL not in histograms:
+        histograms = histogram_counts(scope, APPROVAL)
+    approval = histograms[APPROVAL].get("", {})
+    report.hours_to_approval = tuple(
+        None if v is None else round(v / 3600, 1)
+        for v in (counts_quantile(approval, 0.5), counts_quantile(approval, 0.9))
+    )
 
     report.outcomes = sorted(
         (
@@ -252,21 +256,25 @@ def cost_report(scope: CostScope) -> CostReport:
 def _series(scope: CostScope) -> list[dict]:
     """Spend, approvals and cost per approved asset per day (per week over ranges longer than 62 days)."""
     weekly = scope.days > 62
-    spend = scope.rollups().values("day").annotate(spend=Sum("spend"), images=Sum("images"))
-    assets = scope.assets().values("day").annotate(approved=Count("pk"), lineage=Sum("lineage_spend"))
+    # Weekly buckets add whole weeks' rows and the ragged ends' days; daily ones need the daily rows.
+    totals = (
+        (scope.breakdown() if weekly else scope.daily())
+        .filter(dimension="total")
+        .values("day")
+        .annotate(spend=Sum("spend"), images=Sum("images"), approved=Sum("approved"), lineage=Sum("lineage_spend"))
+        .order_by()
+    )
     buckets: dict[dt.date, dict] = {}
 
     def bucket(day: dt.date) -> dict:
         key = _bucket(day, weekly)
         return buckets.setdefault(key, {"day": key, "spend": ZERO, "images": 0, "approved": 0, "lineage": ZERO})
 
-    for row in spend:
+    for row in totals:
         b = bucket(row["day"])
         b["spend"] += quantized(row["spend"])
         b["images"] += row["images"] or 0
-    for row in assets:
-        b = bucket(row["day"])
-        b["approved"] += row["approved"]
+        b["approved"] += row["approved"] or 0
         b["lineage"] += quantized(row["lineage"])
     day = _bucket(scope.since, weekly)
     while day <= scope.until:

@@ -4,15 +4,13 @@ querysets every report reads, all scoped to it (the workspace wall)."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Aggregate, FloatField, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from approvals.costs.models import AssetCost, CostRollup, JobCost, WorkspaceCostRollup
+from approvals.costs.models import WORKSPACE_WIDE, AssetCost, CostBreakdownDay, CostHistogramDay, JobCost, Period
 from studio.core.models import Workspace
 from studio.generation.models import Campaign
 
@@ -34,16 +32,34 @@ class CostScope:
         qs = qs.filter(workspace=self.workspace)
         return qs.filter(campaign=self.campaign) if self.campaign is not None else qs
 
-    def rollups(self) -> QuerySet:
-        """The day rows of the scope: the workspace rollup for a workspace page (no campaign in its key)."""
-        if self.campaign is None:
-            return WorkspaceCostRollup.objects.filter(
-                workspace=self.workspace, day__gte=self.since, day__lte=self.until
-            )
-        return self.campaign_rollups()
+    @property
+    def campaign_ref(self) -> int:
+        return self.campaign.pk if self.campaign is not None else WORKSPACE_WIDE
 
-    def campaign_rollups(self) -> QuerySet:
-        return self._scoped(CostRollup.objects.filter(day__gte=self.since, day__lte=self.until))
+    def periods(self) -> Q:
+        """The rollup rows that cover the range exactly once (``cover``)."""
+        q = Q()
+        for period, first, last in cover(self.since, self.until):
+            q |= Q(period=period, day__gte=first, day__lte=last)
+        return q
+
+    def breakdown(self) -> QuerySet:
+        """The scope's breakdown rows covering the range: a few dozen per period, whatever the number of
+        jobs."""
+        return CostBreakdownDay.objects.filter(self.periods(), workspace=self.workspace, campaign_ref=self.campaign_ref)
+
+    def daily(self) -> QuerySet:
+        """The scope's daily breakdown rows of the range (for per-day charts)."""
+        return CostBreakdownDay.objects.filter(
+            workspace=self.workspace,
+            campaign_ref=self.campaign_ref,
+            period=Period.DAY,
+            day__gte=self.since,
+            day__lte=self.until,
+        )
+
+    def histograms(self) -> QuerySet:
+        return CostHistogramDay.objects.filter(self.periods(), workspace=self.workspace, campaign_ref=self.campaign_ref)
 
     def assets(self) -> QuerySet:
         return self._scoped(AssetCost.objects.filter(day__gte=self.since, day__lte=self.until))
@@ -60,6 +76,22 @@ class CostScope:
         return self._scoped(JobCost.objects.filter(settled_at__gte=self.start, settled_at__lt=self.end))
 
 
+def cover(since: dt.date, until: dt.date) -> list[tuple[str, dt.date, dt.date]]:
+    """``(period, first, last)`` row ranges covering ``since..until`` exactly once: the whole weeks
+    (Monday to Sunday) from weekly rows, whose ``day`` is their Monday, and the ragged ends (at most six
+    days each) from daily rows."""
+    first_monday = since + dt.timedelta(days=(7 - since.weekday()) % 7)
+    last_sunday = until - dt.timedelta(days=(until.weekday() + 1) % 7)
+    if first_monday + dt.timedelta(days=6) > last_sunday:
+        return [(Period.DAY, since, until)] if since <= until else []
+    ranges = [(Period.WEEK, first_monday, last_sunday - dt.timedelta(days=6))]
+    if since < first_monday:
+        ranges.insert(0, (Period.DAY, since, first_monday - dt.timedelta(days=1)))
+    if last_sunday < until:
+        ranges.append((Period.DAY, last_sunday + dt.timedelta(days=1), until))
+    return ranges
+
+
 def default_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     today = today or timezone.localdate()
     return today - dt.timedelta(days=DEFAULT_DAYS - 1), today
@@ -70,32 +102,25 @@ def scope_for(workspace: Workspace, *, since=None, until=None, campaign: Campaig
     return CostScope(workspace=workspace, since=since or default_since, until=until or default_until, campaign=campaign)
 
 
-class PercentileCont(Aggregate):
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-
-def percentiles(qs: QuerySet, field: str, fractions: tuple[float, ...]) -> list[float | None]:
-    """Percentiles of ``field`` over ``qs`` in one query: ``percentile_cont`` on PostgreSQL, in Python
-    elsewhere (the unit tests' SQLite), with the same interpolation."""
-    if connection.vendor == "postgresql":
-        result = qs.aggregate(**{f"p{i}": PercentileCont(field, fraction=f) for i, f in enumerate(fractions)})
-        return [result[f"p{i}"] for i in range(len(fractions))]
-    values = sorted(float(v) for v in qs.values_list(field, flat=True) if v is not None)
-    return [quantile(values, f) if values else None for f in fractions]
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    lower = math.floor(pos)
-    upper = min(lower + 1, len(ordered) - 1)
-    return ordered[lower] + (ordered[upper] - ordered[lower]) * (pos - lower)
-
-
 def ratio(numerator, denominator) -> Decimal | None:
     """``numerator / denominator`` as money (None when there is nothing to divide by)."""
     if not denominator:
         return None
     return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.000001"))
+
+
+def histogram_counts(scope: CostScope, *metrics: str) -> dict[str, dict[str, dict[int, int]]]:
+    """``{metric: {series: {bucket: observations}}}`` of the scope's range, in one query (a few hundred
+    rows: buckets are shared across days)."""
+    counts: dict[str, dict[str, dict[int, int]]] = {m: {} for m in metrics}
+    rows = (
+        scope.histograms()
+        .filter(metric__in=metrics)
+        .values_list("metric", "series", "bucket")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    for metric, series, lower, n in rows:
+        if n:
+            counts[metric].setdefault(series, {})[lower] = n
+    return counts

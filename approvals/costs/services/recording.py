@@ -1,5 +1,5 @@
-"""Recording costs: each settled job once into ``JobCost`` and the daily rollup; each decision that
-changes a draft's approvals into its ``AssetCost`` rows and the rollup's productive spend.
+"""Recording costs: each settled job once into ``JobCost`` and the rollups; each decision that changes
+a draft's approvals into its ``AssetCost`` rows, and the difference into the rollups.
 
 Both are idempotent and run after the change they follow has committed (``receivers``), so a crash in
 between loses nothing: ``costs_catch_up`` (every few minutes, from the beat schedule) records settled
@@ -13,23 +13,15 @@ import datetime as dt
 import logging
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, Min
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from approvals.costs.attribution import JobNode, VariantNode, attribute
-from approvals.costs.models import (
-    DEFAULT_CURRENCY,
-    ROLLUP_KEYS,
-    ROLLUP_SUMS,
-    WORKSPACE_ROLLUP_KEYS,
-    AssetCost,
-    CostRollup,
-    CostWatermark,
-    JobCost,
-    WorkspaceCostRollup,
-)
+from approvals.costs.models import DEFAULT_CURRENCY, AssetCost, CostWatermark, JobCost
 from approvals.costs.prices import price_rates, rates_digest
+from approvals.costs.rollups import RollupDelta
+from approvals.costs.services.rollups import rebuild_needed, rollups_apply, rollups_rebuild
 from approvals.publishing.models import Publication
 from approvals.reviews.models import Review, ReviewStatus
 from studio.generation.models import GenerationJob, JobStatus, Variant, VariantStatus
@@ -99,43 +91,6 @@ def _duration_ms(job: GenerationJob) -> int | None:
     return None
 
 
-def rollup_key(fact: JobCost) -> dict:
-    key = {name: getattr(fact, name) for name in ROLLUP_KEYS if name != "price_table_ref"}
-    return {**key, "price_table_ref": fact.price_table_id or 0}
-
-
-def rollup_add(fact: JobCost) -> None:
-    """Add one job's numbers to its rows of both rollups, one upsert each (safe under concurrent writers)."""
-    sums = {
-        "jobs": 1,
-        "images": fact.images,
-        "spend": fact.spend,
-        "productive_spend": fact.productive_spend,
-        "estimated_cost": fact.estimated_cost,
-        "output_tokens": fact.output_tokens,
-        "cached_tokens": fact.cached_tokens,
-        "cached_savings": fact.cached_savings,
-        "cached_jobs": 1 if fact.cached_tokens else 0,
-    }
-    key = rollup_key(fact)
-    _upsert(CostRollup, ROLLUP_KEYS, {**key, **sums})
-    _upsert(WorkspaceCostRollup, WORKSPACE_ROLLUP_KEYS, {k: key[k] for k in WORKSPACE_ROLLUP_KEYS} | sums)
-
-
-def _upsert(model, keys: tuple[str, ...], values: dict) -> None:
-    table = model._meta.db_table
-    quote = connection.ops.quote_name
-    columns = list(values)
-    conflict = ", ".join(quote(c) for c in keys)
-    updates = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in ROLLUP_SUMS)
-    # Identifiers come from the model's metadata only; every value is a parameter.
-    placeholders = ", ".join(["%s"] * len(columns))
-    names = ", ".join(quote(c) for c in columns)
-    sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders}) ON CONFLICT ({conflict}) DO UPDATE SET {updates}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [str(v) if isinstance(v, Decimal) else v for v in values.values()])
-
-
 def job_cost_record(job_id: int) -> JobCost | None:
     """Record a settled job once (its cost row and its rollup). ``None`` if not settled or already done."""
     job = (
@@ -146,10 +101,12 @@ def job_cost_record(job_id: int) -> JobCost | None:
     if job is None or not job.is_terminal:
         return None
     fact = job_cost_fact(job, images=job.variants.count())
+    delta = RollupDelta()
+    delta.add_job(fact)
     try:
         with transaction.atomic():
             fact.save(force_insert=True)
-            rollup_add(fact)
+            rollups_apply(delta)
     except IntegrityError:
         return None  # recorded by another delivery (receiver and catch-up racing)
     return fact
@@ -191,14 +148,19 @@ def draft_attribution_refresh(draft_id: int) -> int:
     variants = [VariantNode(pk=pk, job_id=job_id, approved=status in APPROVED_STATES) for pk, job_id, status in rows]
     result = attribute(jobs, variants)
 
+    delta = RollupDelta()
     for pk, fact in facts.items():
         new = result.productive.get(pk, Decimal(0))
-        delta = new - fact.productive_spend
-        if delta:
+        change = new - fact.productive_spend
+        if change:
             JobCost.objects.filter(pk=pk).update(productive_spend=new)
-            _rollup_shift(fact, delta)
+            delta.add_productive(fact, change)
 
-    AssetCost.objects.filter(draft_id=draft_id).delete()
+    old_assets = list(AssetCost.objects.filter(draft_id=draft_id).order_by("pk"))
+    for asset in old_assets:
+        delta.add_asset(asset, sign=-1)
+    if old_assets:
+        AssetCost.objects.filter(draft_id=draft_id).delete()
     variant_job = {v.pk: v.job_id for v in variants}
     approved_at, published_at = _approval_times(list(result.assets))
     now = timezone.now()
@@ -233,36 +195,52 @@ def draft_attribution_refresh(draft_id: int) -> int:
             )
         )
     AssetCost.objects.bulk_create(rows)
+    for asset in rows:
+        delta.add_asset(asset)
+    # An unchanged draft nets to nothing: a refresh that changes no number writes no rollup row.
+    rollups_apply(delta)
     return len(rows)
 
 
-def _rollup_shift(fact: JobCost, delta: Decimal) -> None:
-    key = rollup_key(fact)
-    CostRollup.objects.filter(**key).update(productive_spend=F("productive_spend") + delta)
-    WorkspaceCostRollup.objects.filter(**{k: key[k] for k in WORKSPACE_ROLLUP_KEYS}).update(
-        productive_spend=F("productive_spend") + delta
-    )
-
-
-WATERMARK = "decisions"
+WATERMARK = "decisions"  # when the catch-up last ran
 OVERLAP = dt.timedelta(minutes=5)
+# How long before the last run a job still unrecorded may have been created: a job settles within
+# hours of its creation, or the sweeper fails it. Reading only these keeps the run off the whole table
+# (an anti-join over every job ever: a second at a million); once a day (``full``) it reads them all.
+JOB_HORIZON = dt.timedelta(days=7)
+FULL_SWEEP = "jobs-full-sweep"
+FULL_SWEEP_EVERY = dt.timedelta(days=1)
 
 
-def costs_catch_up(*, now: dt.datetime | None = None, batch: int = CATCH_UP_BATCH) -> dict[str, int]:
+def costs_catch_up(
+    *, now: dt.datetime | None = None, batch: int = CATCH_UP_BATCH, full: bool | None = None
+) -> dict[str, int]:
     """Repair what the after-commit hooks missed: settled jobs without a cost row; drafts whose reviews
     closed approved or that published since the last run (re-read with an overlap: refreshing is
-    idempotent). Returns counts, for the task's log."""
+    idempotent); recent decisions without a row. Unrecorded jobs are looked for among those created
+    since a week before the last run, or among all of them on the first run of a day (or ``full``).
+    Builds the rollups first if they were never built from the rows there are (``rebuild_needed``).
+    Returns counts, for the task's log."""
     from approvals.costs.services.alerts import budget_alert_check
+    from approvals.costs.services.decisions import decisions_catch_up
 
     now = now or timezone.now()
-    missing = list(
-        GenerationJob.objects.filter(finished_at__isnull=False, actual_cost__isnull=False, cost_fact__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:batch]
-    )
-    recorded = sum(1 for pk in missing if job_cost_record(pk) is not None)
+    if rebuild_needed():
+        rollups_rebuild()  # facts older than the rollup tables: build them once, then go on as usual
     mark = CostWatermark.objects.filter(name=WATERMARK).first()
     since = (mark.reached_at - OVERLAP) if mark else None
+    unrecorded = GenerationJob.objects.filter(
+        finished_at__isnull=False, actual_cost__isnull=False, cost_fact__isnull=True
+    )
+    swept = CostWatermark.objects.filter(name=FULL_SWEEP).first()
+    if full is None:
+        full = since is None or swept is None or swept.reached_at < now - FULL_SWEEP_EVERY
+    if not full:  # jobs made since shortly before the last run (the created_at index), not all ever
+        unrecorded = unrecorded.filter(created_at__gte=since - JOB_HORIZON)
+    missing = list(unrecorded.order_by("pk").values_list("pk", flat=True)[:batch])
+    recorded = sum(1 for pk in missing if job_cost_record(pk) is not None)
+    if full and len(missing) < batch:
+        CostWatermark.objects.update_or_create(name=FULL_SWEEP, defaults={"reached_at": now})
     reviews = Review.objects.filter(status=ReviewStatus.APPROVED)
     publications = Publication.objects.all()
     if since is not None:
@@ -282,4 +260,4 @@ def costs_catch_up(*, now: dt.datetime | None = None, batch: int = CATCH_UP_BATC
         )
     )
     alerts = sum(1 for pk in sorted(campaigns) if budget_alert_check(pk))
-    return {"jobs": recorded, "drafts": len(drafts), "alerts": alerts}
+    return {"jobs": recorded, "drafts": len(drafts), "decisions": decisions_catch_up(), "alerts": alerts}

@@ -19,13 +19,15 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from studio.generation import events, screening
 from studio.generation.errors import JobRetry
 from studio.generation.limiter import deployment_slot, deployment_slow_down
-from studio.generation.locks import job_lock_with_campaign
-from studio.generation.models import GenerationJob, JobStatus, Variant, VariantStatus
+from studio.generation.locks import campaign_lock, job_lock
+from studio.generation.models import JOB_TERMINAL, GenerationJob, JobStatus, Variant, VariantStatus
 from studio.generation.pricing import PriceNotFound, price_for
 from studio.generation.retrying import transient_db_retry
 from studio.generation.services import breaker
@@ -58,6 +60,8 @@ ProviderFactory = Callable[[Any], ImageProvider]
 logger = logging.getLogger(__name__)
 
 _JOB_RELATED = ("deployment__profile", "workspace", "draft_version__draft")
+# What recording a success reads through the job, in the locking statement: its variants' draft and creator.
+_RECORD_RELATED = ("workspace", "draft_version__draft", "created_by")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class StoredImage:
     sha256: str
     path: str
     thumbnail: str
+    mismatch: str | None = None  # the size check against the plan, made before the record transaction
 
 
 def job_execute(*, job_id: int, provider_factory: ProviderFactory = get_provider) -> GenerationJob:
@@ -86,7 +91,7 @@ def job_execute(*, job_id: int, provider_factory: ProviderFactory = get_provider
     paused = breaker.breaker_admit(job.deployment)
     if paused is not None:  # the deployment keeps failing: wait (within the retry budget), make no call
         return transient_db_retry(lambda: job_wait_for_breaker(job_id=job_id, paused_until=paused))
-    job, claimed = transient_db_retry(lambda: _job_claim(job_id))
+    job, claimed = transient_db_retry(lambda: _job_claim(job))
     if not claimed:
         return job
     try:
@@ -104,31 +109,53 @@ def job_execute(*, job_id: int, provider_factory: ProviderFactory = get_provider
     # The provider has billed this call: a lost deadlock re-runs the record transaction here, with the
     # result still in memory, rather than calling the provider again on a task retry.
     return transient_db_retry(
-        lambda: _job_record(job_id=job_id, result=result, stored=stored, actual=actual, latency_ms=latency_ms)
+        lambda: _job_record(
+            job_id=job_id,
+            result=result,
+            stored=stored,
+            actual=actual,
+            latency_ms=latency_ms,
+            campaign_id=job.campaign_id,
+        )
     )
 
 
 # --- claim ----------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def _job_claim(job_id: int) -> tuple[GenerationJob, bool]:
-    """Lock the job and mark it running; ``False`` when another delivery already finished it."""
-    job = GenerationJob.objects.select_for_update(of=("self",)).select_related(*_JOB_RELATED).get(pk=job_id)
-    if job.is_terminal:
-        return job, False
+def _job_claim(job: GenerationJob) -> tuple[GenerationJob, bool]:
+    """Mark the job running; ``False`` (with the job as it now is) when another delivery finished it or
+    holds a live lease on it.
+
+    One conditional ``UPDATE`` instead of lock, re-read, save: PostgreSQL takes the row lock and re-checks
+    the condition on the row as it is once a concurrent writer commits, so exactly one of two deliveries
+    claims the job (the other matches no row), in one round trip instead of four."""
     now = timezone.now()
-    if job.status == JobStatus.RUNNING and job.claimed_at and now - job.claimed_at < job_lease():
-        # Another delivery (a re-publish by the sweeper, a duplicate) holds a live lease: never make a
-        # second, billed provider call for the same job. A crashed worker's lease runs out, then it's ours.
-        return job, False
+    live_lease = Q(status=JobStatus.RUNNING, claimed_at__isnull=False, claimed_at__gt=now - job_lease())
+    claimed = (
+        GenerationJob.objects.filter(pk=job.pk)
+        .exclude(status__in=JOB_TERMINAL)
+        .exclude(live_lease)
+        .update(
+            status=JobStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            progress=30,
+            started_at=Coalesce("started_at", Value(now)),
+            claimed_at=now,
+            error_message="",
+        )
+    )
+    if not claimed:
+        # Another delivery (a re-publish by the sweeper, a duplicate) finished the job or holds a live
+        # lease: never make a second, billed provider call for the same job. A crashed worker's lease runs
+        # out, then it's ours.
+        return GenerationJob.objects.select_related(*_JOB_RELATED).get(pk=job.pk), False
     job.status = JobStatus.RUNNING
-    job.attempts += 1
+    job.attempts += 1  # as the UPDATE counted; read only by messages until the record re-reads the row
     job.progress = 30
     job.started_at = job.started_at or now
     job.claimed_at = now
     job.error_message = ""
-    job.save(update_fields=["status", "attempts", "progress", "started_at", "claimed_at", "error_message"])
     return job, True
 
 
@@ -189,26 +216,38 @@ def _job_call(job: GenerationJob, provider_factory: ProviderFactory) -> tuple[Pr
 
 
 def _images_store(job: GenerationJob, result: ProviderResult) -> list[StoredImage]:
-    """Decode, hash, thumbnail and store before taking the lock: slow work outside the transaction."""
+    """Hash, thumbnail, store and check each image's size against the plan before taking any lock: the
+    record transaction holds the campaign row (every cell of a run settles on it), so nothing slow runs
+    inside it."""
     stored = []
     for index, image in enumerate(result.images):
         sha = hashlib.sha256(image.data).hexdigest()
         path = image_store(job.workspace.slug, "variants", sha, image.format, image.data)
         thumb = image_store(job.workspace.slug, "thumbs", sha, "webp", thumbnail_make(image.data))
-        stored.append(StoredImage(index=index, image=image, sha256=sha, path=path, thumbnail=thumb))
+        mismatch = _size_mismatch(job, image)
+        stored.append(StoredImage(index=index, image=image, sha256=sha, path=path, thumbnail=thumb, mismatch=mismatch))
     return stored
+
+
+def _size_mismatch(job: GenerationJob, image: GeneratedImage) -> str | None:
+    """The size check against the plan the job was launched with. The job stores that plan's size, so the
+    usual case is one comparison; only a different size re-plans, for the message (planning walks the
+    profile's candidate sizes, about a thousand checks)."""
+    if (image.width, image.height) == (job.planned_width, job.planned_height):
+        return None
+    plan = plan_size(target_width=job.target_width, target_height=job.target_height, profile=job.deployment.profile)
+    return check_returned_size(plan, image.width, image.height)
 
 
 def _variants_create(job: GenerationJob, stored: list[StoredImage]) -> list[Variant]:
     """One variant per stored image (born "safety check pending"), with its parents and its evidence."""
-    plan = plan_size(target_width=job.target_width, target_height=job.target_height, profile=job.deployment.profile)
     parent_ids = (
         [job.base_variant_id, *job.reference_variants.values_list("pk", flat=True)] if job.base_variant_id else []
     )
     variants = []
     for item in stored:
         image = item.image
-        mismatch = check_returned_size(plan, image.width, image.height)
+        mismatch = item.mismatch
         variant = Variant(
             workspace=job.workspace,
             job=job,
@@ -248,10 +287,19 @@ def _variants_create(job: GenerationJob, stored: list[StoredImage]) -> list[Vari
 
 @transaction.atomic
 def _job_record(
-    *, job_id: int, result: ProviderResult, stored: list[StoredImage], actual: Decimal, latency_ms: int
+    *,
+    job_id: int,
+    result: ProviderResult,
+    stored: list[StoredImage],
+    actual: Decimal,
+    latency_ms: int,
+    campaign_id: int,
 ) -> GenerationJob:
     # Lock order (studio.generation.locks): campaign, then the job, then variants; audit chain head last.
-    job = job_lock_with_campaign(job_id, related=("workspace", "draft_version__draft"))
+    # The campaign id comes from the job read before the call (a job's campaign never changes), and the
+    # job's lock reads what the variants and the events use in the same statement.
+    campaign_lock(campaign_id)
+    job = job_lock(job_id, related=_RECORD_RELATED)
     if job.is_terminal:  # another delivery finished first: keep its variants and cost
         return job
     budget_settle(job=job, actual=actual)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from studio.generation import events
 from studio.generation.errors import JobRetry
-from studio.generation.locks import job_lock_with_campaign
+from studio.generation.locks import job_lock, job_lock_with_campaign
 from studio.generation.models import GenerationJob, JobStatus
 from studio.generation.screening import provider_filters_record, screening_record
 from studio.generation.services import breaker
@@ -66,9 +66,12 @@ def job_screen_prompt(job: GenerationJob) -> str:
     if job.assessments.filter(stage="prompt").exists() and job.status != JobStatus.SAFETY_PENDING:
         return "ok"
     screening = screen_prompt(workspace=job.workspace, text=job.prompt)
+    settles = not screening.pending and screening.verdict == "block"
     with transaction.atomic():
-        # Lock order (studio.generation.locks): campaign, then job (a block settles the budget), audit last.
-        locked = job_lock_with_campaign(job.pk, related=())
+        # Lock order (studio.generation.locks): campaign, then job, audit last. The campaign only when a
+        # block settles the budget: evidence about an allowed or pending prompt concerns the job alone, and
+        # taking the campaign row there queued every cell of a production run on it once more.
+        locked = job_lock_with_campaign(job.pk, related=()) if settles else job_lock(job.pk, related=())
         if locked.is_terminal:
             return "blocked" if locked.status == JobStatus.BLOCKED else "ok"
         screening_record(screening=screening, stage="prompt", workspace=job.workspace, job=locked, text=job.prompt)

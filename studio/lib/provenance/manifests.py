@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,11 +114,45 @@ class ManifestReport:
 _TRUST_CONFIG = "".join(f"{oid}\n" for oid in (*SIGNING_EKUS, "1.3.6.1.5.5.7.3.8", "1.3.6.1.5.5.7.3.9"))
 
 
-def _context(*, thumbnails: bool, trust_anchors: str | None = None) -> c2pa.Context:
+def _context(*, thumbnails: bool, trust_anchors: str | None = None, verify_after_sign: bool = True) -> c2pa.Context:
     trust: dict[str, Any] = {"trust_config": _TRUST_CONFIG}
     if trust_anchors:
         trust["trust_anchors"] = trust_anchors
-    return c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": thumbnails}}, "trust": trust})
+    return c2pa.Context.from_dict(
+        {
+            "builder": {"thumbnail": {"enabled": thumbnails}},
+            "trust": trust,
+            "verify": {"verify_after_sign": verify_after_sign},
+        }
+    )
+
+
+# c2pa signers, kept per thread and per signing configuration: a worker publishing a campaign signs
+# hundreds of renditions with one certificate, and parsing the chain and the key each time is waste.
+# Per thread because a native signer is not documented as safe to share; bounded, the oldest closed.
+_SIGNERS = threading.local()
+_SIGNERS_KEPT = 8
+
+
+def _signer_for(config: SignerConfig, algorithm) -> c2pa.Signer:
+    kept: OrderedDict[SignerConfig, c2pa.Signer] = getattr(_SIGNERS, "kept", None) or OrderedDict()
+    _SIGNERS.kept = kept
+    signer = kept.get(config)
+    if signer is None:
+        info = c2pa.C2paSignerInfo(algorithm, config.chain_pem.encode(), config.key_pem.encode(), None)
+        signer = kept[config] = c2pa.Signer.from_info(info)
+        while len(kept) > _SIGNERS_KEPT:
+            kept.popitem(last=False)[1].close()
+    kept.move_to_end(config)
+    return signer
+
+
+def _signer_forget(config: SignerConfig) -> None:
+    """Drop a kept signer after c2pa refused with it (rebuilt on the next use, so one bad state does not
+    stick to the thread)."""
+    kept = getattr(_SIGNERS, "kept", None)
+    if kept and config in kept:
+        kept.pop(config).close()
 
 
 def manifest_sign(
@@ -127,19 +163,19 @@ def manifest_sign(
     signer: SignerConfig,
     ingredient: Ingredient | None = None,
     thumbnails: bool = False,
+    verify: bool = True,
 ) -> bytes:
     """``data`` with the manifest ``definition`` embedded and signed. With ``ingredient``, its manifest (if
     any) becomes the parent of the new one; the definition's ``c2pa.opened`` action should name
-    ``ingredient.label``. c2pa validates the result before returning it; any refusal is ``ManifestError``."""
+    ``ingredient.label``. c2pa validates the result before returning it, unless ``verify`` is False (for a
+    caller that reads the result back with ``manifest_read`` anyway and checks the report: validating
+    twice costs a full pass over the file). Any refusal is ``ManifestError``."""
     algorithm = _ALGORITHMS.get(signer.algorithm)
     if algorithm is None:
         raise ManifestError(f"Unsupported signing algorithm {signer.algorithm!r}.")
     try:
-        info = c2pa.C2paSignerInfo(algorithm, signer.chain_pem.encode(), signer.key_pem.encode(), None)
-        with (
-            c2pa.Signer.from_info(info) as c2pa_signer,
-            c2pa.Builder(definition, context=_context(thumbnails=thumbnails)) as builder,
-        ):
+        c2pa_signer = _signer_for(signer, algorithm)
+        with c2pa.Builder(definition, context=_context(thumbnails=thumbnails, verify_after_sign=verify)) as builder:
             if ingredient is not None:
                 builder.add_ingredient(
                     {"title": ingredient.title, "relationship": "parentOf", "label": ingredient.label},
@@ -149,6 +185,7 @@ def manifest_sign(
             out = io.BytesIO()
             builder.sign(c2pa_signer, mime, io.BytesIO(data), out)
     except c2pa.C2paError as exc:
+        _signer_forget(signer)
         raise ManifestError(str(exc)) from exc
     return out.getvalue()
 

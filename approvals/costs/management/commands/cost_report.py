@@ -112,7 +112,11 @@ class Command(BaseCommand):
             direct = recompute(scope)
             checks = {"spend": "spend", "waste": "waste"}
             wrong = [k for k, v in checks.items() if Decimal(data[k]) != direct[v]]
-            wrong += [k for k in ("generated", "approved") if data[k] != direct[k]]
+            wrong += [k for k in ("generated", "approved", "published") if data[k] != direct[k]]
+            hours = (data["hours_to_approval_median"], data["hours_to_approval_p90"])
+            wrong += ["hours_to_approval"] if hours != direct["hours_to_approval"] else []
+            if data["estimate_median_abs_error_pct"] != direct["estimate_error"]["median_pct"]:
+                wrong.append("estimate_median_abs_error_pct")
             data["verified"] = not wrong
             if wrong:
                 self.stdout.write(json.dumps(data, indent=2))
