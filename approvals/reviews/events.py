@@ -364,3 +364,28 @@ def decision_reverted(
             "reason": reason or "no reason given",
         },
     )
+
+
+# --- @mentions in comments (issue 14) ------------------------------------------------------------------
+
+COMMENT_MENTIONED = event_type(
+    "approvals.comment.mentioned",
+    label="People mentioned in a comment",
+    message="{actor} mentioned {mentioned} in {subject} on variant {variant}",
+    subject_kind=COMMENT,
+)
+
+
+def comment_mentioned(*, comment: Comment, actor: Any, users: Sequence[Any]) -> AuditEvent:
+    """Who was told about ``comment`` because it named them (members only; nobody else is recorded)."""
+    return audit_record(
+        COMMENT_MENTIONED,
+        workspace=comment.variant.workspace,
+        actor=actor,
+        subject=comment,
+        data={
+            "variant": comment.variant_id,
+            "mentioned": ", ".join(user.get_username() for user in users),
+            "users": [user.pk for user in users],
+        },
+    )

@@ -33,6 +33,7 @@ document.addEventListener("htmx:afterRequest", (event) => {
 // A plain (non-htmx) form submit can take a moment too: mark its submit button busy once, which also
 // stops a second click from sending the form twice.
 document.addEventListener("submit", (event) => {
+  if (event.defaultPrevented) return; // another module refused this submit: nothing is sent, nothing is busy
   const form = event.target;
   if (!(form instanceof HTMLFormElement) || form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) return;
   const button = event.submitter;

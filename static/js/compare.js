@@ -96,7 +96,7 @@ class Compare {
 
   setSplit(percent) {
     const value = clamp(Number.isFinite(percent) ? percent : 50, 0, 100);
-    // One custom property drives both the clip of the top image and the divider line (edit-studio.css).
+    // One custom property drives both the clip of the top image and the divider line (app.css, edit studio section).
     this.root.style.setProperty("--es-split", `${value}%`);
     const clip = this.root.querySelector("[data-slider-clip]");
     if (clip) clip.style.clipPath = `inset(0 ${100 - value}% 0 0)`;

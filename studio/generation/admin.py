@@ -113,7 +113,9 @@ class MembershipAdmin(WorkspaceScopedAdmin):
 class CampaignAdmin(WorkspaceScopedAdmin):
     list_display = ("name", "workspace", "budget", "spent_cost", "reserved_cost")
     list_filter = ("workspace",)
-    readonly_fields = ("spent_cost", "reserved_cost")
+    # The budget alert's time is the alert task's (approvals.costs.services.alerts re-arms it itself); as a
+    # read-only value it is also no unlabelled date/time pair of inputs (axe: "label", critical).
+    readonly_fields = ("spent_cost", "reserved_cost", "budget_alert_sent_at")
     inlines = [CampaignFormatInline]
 
     def save_model(self, request, obj, form, change):

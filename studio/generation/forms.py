@@ -84,6 +84,37 @@ class TemplateValuesField(forms.CharField):
         return refuse_nul(super().to_python(value), "Template values")
 
 
+# A ``{name}`` in a prompt (the same rule as ``services.drafts.TEMPLATE_VARIABLE``, which fills them in).
+PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
+VALUE_PREFIX = "value__"  # one field per placeholder: value__product, value__surface
+MAX_VALUE_CHARS = 2000
+
+
+def placeholders(text: str) -> list[str]:
+    """The ``{names}`` in ``text``, in order, once each."""
+    return list(dict.fromkeys(PLACEHOLDER.findall(text or "")))
+
+
+def value_label(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize() or name
+
+
+def template_start_text(template: PromptTemplate) -> str:
+    """A template as the starting prompt: its text, then its style preset."""
+    return "\n\n".join(part for part in (template.text.strip(), template.style_preset.strip()) if part)
+
+
+class TemplateSelect(forms.Select):
+    """Each template's text on its option, so the page shows it (and its placeholders) when picked."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        template = getattr(value, "instance", None)
+        if template is not None:
+            option["attrs"]["data-text"] = template_start_text(template)
+        return option
+
+
 class DraftForm(forms.Form):
     title = forms.CharField(max_length=200)
     template = forms.ModelChoiceField(
@@ -91,7 +122,8 @@ class DraftForm(forms.Form):
         required=False,
         label="Start from template",
         empty_label="No template",
-        help_text="Leave the prompt empty to start from the template's text and style; fill in its {values} below.",
+        widget=TemplateSelect,
+        help_text="Leave the prompt empty to start from the template's text and style; fill in its values below.",
     )
     text = forms.CharField(
         label="Prompt",
@@ -105,21 +137,69 @@ class DraftForm(forms.Form):
         help_text='One line per locale, e.g. "en: Spring sale" and "ja: 春のセール".',
     )
     variables = TemplateValuesField(
-        label="Template values (JSON)",
+        label="All values as JSON",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text='Values for {placeholders} in the prompt, e.g. {"product": "lemon soda"}.',
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "data-values-json": ""}),
+        help_text='For many values at once, e.g. {"product": "lemon soda"}. Kept in step with the fields above.',
     )
+    # The values as the page showed them, so a save without script knows which of field and JSON changed.
+    values_base = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, workspace=None, **kwargs):
         super().__init__(*args, **kwargs)
-        name_nul_refusals(self)
         if "template" in self.fields:
             templates = workspace.prompt_templates.order_by("name") if workspace is not None else None
             if templates is not None and templates.exists():
                 self.fields["template"].queryset = templates
             else:
                 del self.fields["template"]  # nothing to choose from: no empty select on the page
+        self.value_names = placeholders(self._source_text())
+        saved = self._saved_values()
+        self.fields["values_base"].initial = self.initial.get("variables") or ""
+        for name in self.value_names:
+            self.fields[VALUE_PREFIX + name] = forms.CharField(
+                label=value_label(name),
+                required=False,
+                max_length=MAX_VALUE_CHARS,
+                initial=saved.get(name, ""),
+                # Its error is drawn under it (templates/studio/partials/template_values.html).
+                widget=forms.TextInput(
+                    attrs={
+                        "data-template-value": name,
+                        "autocomplete": "off",
+                        "aria-describedby": f"id_{VALUE_PREFIX}{name}_error",
+                    }
+                ),
+            )
+        name_nul_refusals(self)
+
+    @property
+    def value_field_names(self) -> list[str]:
+        return [VALUE_PREFIX + name for name in self.value_names]
+
+    def value_fields(self):
+        return [self[name] for name in self.value_field_names]
+
+    def _source_text(self) -> str:
+        """The text whose placeholders get a field: the prompt as typed, else the picked template's (what
+        ``clean`` starts the draft from); unbound, the prompt the form starts with."""
+        if not self.is_bound:
+            return str(self.initial.get("text") or "")
+        text = str(self.data.get(self.add_prefix("text")) or "")
+        if text.strip() or "template" not in self.fields:
+            return text
+        key = self.data.get(self.add_prefix("template"))
+        if key and str(key).isdigit():
+            template = self.fields["template"].queryset.filter(pk=key).first()
+            if template is not None:
+                return template_start_text(template)
+        return text
+
+    def _saved_values(self) -> dict:
+        raw = self.initial.get("variables")
+        if isinstance(raw, dict):
+            return {str(k): str(v) for k, v in raw.items()}
+        return _parse_values(raw or "")
 
     def clean_variables(self):
         raw = (self.cleaned_data.get("variables") or "").strip()
@@ -142,11 +222,52 @@ class DraftForm(forms.Form):
         template = data.get("template")
         if not text and template is not None:
             # The template's text, then its style preset, as the starting prompt; the marketer edits from there.
-            text = "\n\n".join(part for part in (template.text.strip(), template.style_preset.strip()) if part)
+            text = template_start_text(template)
         if not text and "text" not in self.errors:
             self.add_error("text", "Write a prompt: describe the image you need.")
         data["text"] = text
+        if "variables" not in self.errors:
+            data["variables"] = self._merge_values(data, text)
         return data
+
+    def _merge_values(self, data: dict, text: str) -> dict:
+        """The values to save: the JSON (names the prompt may not use yet included), with each placeholder's
+        own field. The page's script keeps both in step; without it, whichever of the two the person
+        changed from the values the page showed (``values_base``) wins, and when both changed differently
+        they are asked which to keep rather than one silently winning. A placeholder left without a value
+        is an error by its field: Generate would refuse the draft anyway, later and further from the cause."""
+        values = dict(data.get("variables") or {})
+        base = _parse_values(data.get("values_base") or "")
+        for name in self.value_names:
+            field = VALUE_PREFIX + name
+            typed = (data.get(field) or "").strip()
+            in_json = str(values.get(name, "")).strip()
+            shown = base.get(name, "").strip()
+            if typed in (in_json, shown):
+                continue  # the same, or only the JSON was changed: the JSON stands
+            if in_json == shown or not in_json:
+                if typed:
+                    values[name] = typed
+                else:
+                    values.pop(name, None)  # the field was emptied: the value is gone
+            else:
+                self.add_error(field, f"The JSON below says “{in_json}” for {{{name}}}: change one so they agree.")
+        for name in placeholders(text):
+            if not str(values.get(name, "")).strip() and VALUE_PREFIX + name not in self.errors:
+                message = f"Fill in a value for {{{name}}}, or take {{{name}}} out of the prompt."
+                if name in self.value_names:
+                    self.add_error(VALUE_PREFIX + name, message)
+                else:  # a placeholder typed after the page was drawn, without script: no field for it yet
+                    self.add_error("variables", message)
+        return values
+
+
+def _parse_values(raw: str) -> dict[str, str]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 class DraftEditForm(DraftForm):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
-import json
-import re
-
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from studio.core.models import Workspace
 from studio.generation.models import Campaign, DraftVersion, GenerationJob, PromptDraft, Variant
+from studio.lib.providers.offline import split_prompt
+from studio.lib.textdiff import keyed_diff, word_diff
 
 
 def campaigns_for(*, workspace: Workspace) -> QuerySet[Campaign]:
@@ -90,22 +88,63 @@ def variant_lineage(*, variant: Variant, depth: int = 50) -> list[Variant]:
 def draft_tree(*, draft: PromptDraft) -> list[dict]:
     """The version tree of a draft as nested dicts ``{"variant": v, "children": [...]}``, built from one
     query (variants with their job) however deep the tree is. A version hangs under its base image (its
-    job's ``base_variant``); reference images are parents too but never where a version belongs."""
+    job's ``base_variant``); reference images are parents too but never where a version belongs.
+
+    Each node also has ``depth`` (0 for roots) and ``parent`` (its base variant, or None)."""
     variants = {
         v.pk: v
         for v in Variant.objects.filter(draft=draft)
         .select_related("job__deployment", "created_by", "workspace")
         .order_by("created_at", "index")
     }
-    nodes = {pk: {"variant": v, "children": []} for pk, v in variants.items()}
+    nodes = {pk: {"variant": v, "children": [], "parent": None, "depth": 0} for pk, v in variants.items()}
     roots = []
     for pk, node in nodes.items():
         parent_id = variants[pk].job.base_variant_id
         if parent_id in nodes:
             nodes[parent_id]["children"].append(node)
+            node["parent"] = variants[parent_id]
         else:
             roots.append(node)
+    stack = [(root, 0) for root in roots]
+    while stack:  # depth without recursion: a chain of edits can be hundreds deep
+        node, depth = stack.pop()
+        node["depth"] = depth
+        stack.extend((child, depth + 1) for child in node["children"])
     return roots
+
+
+def tree_by_job(nodes: list[dict]) -> list[dict]:
+    """The version tree (``draft_tree``'s nodes) as one entry per job: ``{"job", "variants", "summary",
+    "base", "depth", "children"}``, children being the jobs made from any of its images. A job's prompt,
+    parameters and cost belong to the job, so the page shows them once, not on each of its n images."""
+    groups: dict[int, dict] = {}
+    for node in nodes:
+        job = node["variant"].job
+        group = groups.get(job.pk)
+        if group is None:
+            group = groups[job.pk] = {
+                "job": job,
+                "variants": [],
+                "summary": prompt_summary(job),
+                "base": node["parent"],
+                "depth": node["depth"],
+                "child_nodes": [],
+            }
+        group["variants"].append(node["variant"])
+        group["child_nodes"].extend(node["children"])
+    for group in groups.values():
+        group["children"] = tree_by_job(group.pop("child_nodes"))
+    return list(groups.values())
+
+
+def prompt_summary(job: GenerationJob) -> str:
+    """What a person wrote for this job: the edit instruction, or the prompt without the brand style that
+    every prompt of the workspace starts with (and without the in-image copy line, shown as the locale)."""
+    if job.instruction:
+        return job.instruction
+    parts = split_prompt(job.prompt or "")
+    return parts["body"] or job.prompt or ""
 
 
 def draft_versions_for_diff(*, draft: PromptDraft, number: int) -> tuple[DraftVersion, DraftVersion]:
@@ -118,54 +157,23 @@ def draft_versions_for_diff(*, draft: PromptDraft, number: int) -> tuple[DraftVe
     return versions[number - 1], versions[number]
 
 
-_WORDS = re.compile(r"\s+|[^\s]+")
-
-
-def word_diff(old: str, new: str) -> list[tuple[str, str]]:
-    """A word-level diff of two texts as ``(kind, text)`` runs, kind one of ``equal``, ``insert``,
-    ``delete``. Words are compared with their following whitespace kept as separate tokens, so the
-    rendered result reads like the original text with the changes marked, not a list of lines."""
-    a, b = _WORDS.findall(old or ""), _WORDS.findall(new or "")
-    runs: list[tuple[str, str]] = []
-
-    def add(kind: str, tokens: list[str]) -> None:
-        text = "".join(tokens)
-        if not text:
-            return
-        if runs and runs[-1][0] == kind:
-            runs[-1] = (kind, runs[-1][1] + text)
-        else:
-            runs.append((kind, text))
-
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            add("equal", a[i1:i2])
-        else:
-            add("delete", a[i1:i2])
-            add("insert", b[j1:j2])
-    return runs
-
-
-def _copy_lines(copy: dict) -> str:
-    return "\n".join(f"{locale}: {text}" for locale, text in (copy or {}).items())
-
-
 def draft_version_diff(*, draft: PromptDraft, number: int) -> dict:
     """What changed from version ``number - 1`` to ``number``: the prompt text word by word, and the
-    in-image copy and template values when they changed."""
+    in-image copy (by locale) and template values (by name) when they changed, each as added, removed or
+    changed entries (``studio.lib.textdiff.keyed_diff``) rather than a diff of their JSON."""
     old, new = draft_versions_for_diff(draft=draft, number=number)
-    result = {"old": old, "new": new, "text": word_diff(old.text, new.text), "copy": None, "variables": None}
-    if (old.locale_copy or {}) != (new.locale_copy or {}):
-        result["copy"] = word_diff(_copy_lines(old.locale_copy), _copy_lines(new.locale_copy))
-    if (old.variables or {}) != (new.variables or {}):
-        result["variables"] = word_diff(
-            json.dumps(old.variables or {}, ensure_ascii=False), json.dumps(new.variables or {}, ensure_ascii=False)
-        )
-    result["unchanged"] = all(kind == "equal" for kind, _ in result["text"]) and not (
-        result["copy"] or result["variables"]
-    )
-    return result
+    text = word_diff(old.text, new.text)
+    copy = keyed_diff(old.locale_copy, new.locale_copy)
+    variables = keyed_diff(old.variables, new.variables)
+    return {
+        "old": old,
+        "new": new,
+        "text": text,
+        "text_changed": any(kind != "equal" for kind, _ in text),
+        "copy": copy,
+        "variables": variables,
+        "unchanged": all(kind == "equal" for kind, _ in text) and not (copy or variables),
+    }
 
 
 def variant_media_get(*, workspace: Workspace, pk: int) -> Variant:
@@ -177,3 +185,18 @@ def variant_media_get(*, workspace: Workspace, pk: int) -> Variant:
         )
     except Variant.DoesNotExist as exc:
         raise Http404("No such variant") from exc
+
+
+def jobs_started_from(*, workspace: Workspace, variant: Variant, pks: list[int]) -> list[GenerationJob]:
+    """The jobs just started from ``variant`` (an edit, localised versions), for the progress its page
+    shows in place (issue 14). Ids of jobs from another variant or workspace are ignored, not refused:
+    they come from the page's own URL."""
+    if not pks:
+        return []
+    variants = Variant.objects.select_related("workspace").order_by("index")
+    return list(
+        GenerationJob.objects.filter(workspace=workspace, base_variant=variant, pk__in=pks)
+        .select_related("deployment")
+        .prefetch_related(Prefetch("variants", queryset=variants))
+        .order_by("pk")
+    )

@@ -29,4 +29,5 @@ urlpatterns = [
     path("w/<slug:slug>/variants/<id:pk>/localise/", views.variant_localise, name="variant_localise"),
     path("w/<slug:slug>/drafts/<id:pk>/tree/", views.draft_tree, name="draft_tree"),
     path("w/<slug:slug>/jobs/<id:pk>/rerun/", views.job_rerun, name="job_rerun"),
+    path("w/<slug:slug>/variants/<id:pk>/progress/", views.variant_progress, name="variant_progress"),
 ]

@@ -7,7 +7,9 @@ Runs against the live server on PostgreSQL with a real Celery worker on Redis an
 from __future__ import annotations
 
 import io
+import os
 import re
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -108,7 +110,7 @@ def test_painted_mask_makes_an_inpaint_that_changes_only_the_painted_area(page, 
     (base_id,) = _generate(page, login)
     base = Variant.objects.get(pk=base_id)
     page.goto(f"{demo.url}/w/demo/variants/{base_id}/")
-    page.get_by_text("Paint the area to change (optional)").click()
+    page.get_by_role("button", name="Paint the area to change").click()
     painter = page.locator("[data-mask-painter]")
     canvas = painter.locator("[data-mask-canvas]")
     expect(canvas).to_be_visible()
@@ -125,14 +127,13 @@ def test_painted_mask_makes_an_inpaint_that_changes_only_the_painted_area(page, 
     expect(painter.locator("[data-mask-summary]")).to_contain_text("Painted area: about")
     page.get_by_label("Instruction").fill("Put a slice of lemon here")
     page.get_by_role("button", name="Create edited version").click()
-    card = page.locator("article.job-card", has_text="Put a slice of lemon here")
-    expect(card).to_contain_text("Inpaint")
-    expect(card.locator("img")).to_have_count(1, timeout=60000)
-    expect(card).to_contain_text(f"parent #{base_id}")
-
+    # The edit's progress shows in place, then the page moves to the new version (tests/browser/test_edit_canvas.py).
     job = _wait_job(operation=Operation.INPAINT, base_variant_id=base_id)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     child = job.variants.get()
+    page.wait_for_url(f"**/variants/{child.pk}/#variant-title", timeout=60000)
+    expect(page.locator("body")).to_contain_text("Inpaint")
+    expect(page.get_by_role("link", name=f"#{base_id}", exact=True)).to_be_visible()
     assert list(child.parents.all()) == [base]
     assert child.operation == Operation.INPAINT
 
@@ -231,7 +232,7 @@ def _approve(page, login, demo, variant_id: int) -> None:
     page.context.clear_cookies()
 
 
-def test_localised_versions_of_an_approved_master(page, demo, login):
+def test_localised_versions_of_an_approved_master(page, demo, login, tmp_path):
     (master_id,) = _generate(page, login)
     _approve(page, login, demo, master_id)
     login(page, "marketer", "marketer-demo-pass")
@@ -243,6 +244,17 @@ def test_localised_versions_of_an_approved_master(page, demo, login):
     expect(form.locator("input[name=locales][value=hi]")).to_be_checked()
     form.get_by_role("button", name="Create localised versions").click()
     expect(page.locator("body")).to_contain_text("Started 2 localised versions")
+    # They land in place, on the master's page, one thumbnail per locale as each job finishes.
+    assert f"/variants/{master_id}/?started=" in page.url
+    progress = page.locator("#edit-progress")
+    expect(progress.get_by_role("heading", name="Localised versions you started")).to_be_visible()
+    expect(progress.locator("[data-result]")).to_have_count(2, timeout=60000)
+    shots = Path(os.environ.get("IMPRIMATUR_VAR_DIR") or tmp_path) / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    for label, size in {"desktop": (1280, 900), "phone": (390, 844)}.items():
+        page.set_viewport_size({"width": size[0], "height": size[1]})
+        page.screenshot(path=str(shots / f"edit-localised-in-place-{label}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     jobs = {loc: _wait_job(operation=Operation.LOCALISE, locale=loc) for loc in ("ja", "hi")}
     master = Variant.objects.get(pk=master_id)
@@ -284,6 +296,9 @@ def test_rerun_exactly_makes_a_sibling_with_identical_inputs(page, demo, login):
     edit = _wait_job(operation=Operation.EDIT, base_variant_id=base_id)
     assert edit.status == JobStatus.SUCCEEDED, edit.error_message
     original = edit.variants.get()
+    # The edit lands on its new version; re-running is done from the draft page's job card.
+    page.wait_for_url(f"**/variants/{original.pk}/#variant-title", timeout=60000)
+    page.goto(f"{demo.url}/w/demo/drafts/{original.draft_id}/")
     card = page.locator(f"#job-{edit.pk}")
     expect(card.locator("img")).to_have_count(1, timeout=60000)
     card.get_by_role("button", name="Re-run exactly").click()
@@ -376,7 +391,8 @@ def test_fix_this_opens_the_painter_with_the_comment_box_painted(page, demo, log
     page.goto(f"{demo.url}/w/demo/variants/{base_id}/?fix_comment={comment.pk}")
     expect(page.get_by_label("Instruction")).to_have_value("The logo is too small here")
     painter = page.locator("[data-mask-painter]")
-    expect(page.locator("details", has=painter)).to_have_attribute("open", "")
+    # The painter opens on the large image by itself, with the box loaded.
+    expect(page.get_by_role("button", name="Done painting")).to_have_attribute("aria-pressed", "true")
     expect(painter).to_have_attribute("data-mask-state", "partial")
     expect(painter).to_have_attribute("data-painted-share", re.compile(r"^1[23]$"))  # 0.25 x 0.5 = 12.5%
     canvas = painter.locator("[data-mask-canvas]")

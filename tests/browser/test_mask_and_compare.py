@@ -78,7 +78,6 @@ def _variant(pk: int, name: str) -> SimpleNamespace:
 PAGE = """{% load static %}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Edit studio test page</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="{% static 'css/app.css' %}">
-<link rel="stylesheet" href="{% static 'css/edit-studio.css' %}">
 <link rel="stylesheet" href="/test.css">
 <script type="module" src="{% static script %}"></script>
 </head><body><main id="main">BODY</main></body></html>"""
@@ -282,6 +281,60 @@ def test_eraser_removes_paint_and_submit_sends_a_valid_mask(page, live_server):
     page.get_by_label("Instruction").fill("make it warmer")
     page.get_by_role("button", name="Edit").click()
     expect(page.locator("body")).to_contain_text('"ok": true')
+    no_js_errors(page)
+
+
+def test_zoom_and_pan_keep_strokes_on_the_right_pixels(page, live_server):
+    """Issue 14: zoomed in with the keyboard and panned (Move tool, Space+drag, arrows), a stroke still lands
+    on the image pixels under the pointer, and panning never paints."""
+    page.goto(f"{live_server.url}/painter/")
+    painter = page.locator("[data-mask-painter]")
+    stage = page.locator("[data-mask-viewport]")
+    canvas = page.locator("[data-mask-canvas]")
+    stage.focus()
+    for _ in range(3):
+        page.keyboard.press("+")
+    expect(painter).to_have_attribute("data-zoom", "195")
+    assert canvas.bounding_box()["width"] == pytest.approx(BASE_W / 2 * 1.25**3, rel=0.01)
+    # The view is clipped to the stage: zooming does not make the page wider.
+    assert stage.bounding_box()["width"] == pytest.approx(BASE_W / 2, abs=1)
+
+    def drag_by(dx: float) -> None:
+        box = stage.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2, steps=6)
+        page.mouse.up()
+
+    x0 = canvas.bounding_box()["x"]
+    page.get_by_role("button", name="Move").click()
+    drag_by(-60)
+    assert canvas.bounding_box()["x"] == pytest.approx(x0 - 60, abs=2)
+    page.keyboard.press("b")
+    stage.focus()
+    page.keyboard.down("Space")
+    drag_by(-30)
+    page.keyboard.up("Space")
+    assert canvas.bounding_box()["x"] == pytest.approx(x0 - 90, abs=2)
+    assert mask_alpha(page) is None, "panning paints nothing"
+    page.keyboard.press("ArrowLeft")
+    assert canvas.bounding_box()["x"] == pytest.approx(x0 - 50, abs=2)
+
+    page.get_by_label("Brush size").fill("20")
+    box = canvas.bounding_box()
+    px, py = 500, 100
+    page.mouse.move(box["x"] + px * box["width"] / BASE_W, box["y"] + py * box["height"] / BASE_H)
+    page.mouse.down()
+    page.mouse.up()
+    alpha = mask_alpha(page)
+    assert alpha.getpixel((px, py)) == 0, "painted under the pointer"
+    assert alpha.getpixel((px, py + 14)) == 255
+    assert alpha.getpixel((px - 14, py)) == 255
+    assert 250 < alpha.histogram()[0] < 400, "one 20 px dot: about 314 pixels"
+
+    page.keyboard.press("0")
+    expect(painter).to_have_attribute("data-zoom", "100")
+    assert canvas.bounding_box()["x"] == pytest.approx(stage.bounding_box()["x"], abs=1)
     no_js_errors(page)
 
 

@@ -57,14 +57,16 @@ def _request_alert(page):
     return page.locator("#request-messages [role=alert]")
 
 
-def test_refused_generate_shows_which_template_variable_is_missing(page, demo, login):
+def test_generate_with_an_empty_template_variable_is_held_back_with_the_reason(page, demo, login):
+    """The page says which value is missing before anything is sent (the server's 422 for a stale page is
+    covered by test_ux_flow's test_generate_refused_on_a_stale_page_still_says_which_value)."""
     draft = _draft("A cold lemon soda on a {surface}, morning light")
     login(page, "marketer", "marketer-demo-pass")
     page.goto(demo.url + reverse("studio:draft", args=["demo", draft.pk]))
-    page.get_by_role("button", name="Generate variants").click()
-    error = page.locator("#generate-panel .alert-error").first
-    expect(error).to_contain_text("Fill in every template variable first: surface")
-    expect(error).to_be_visible()
+    generate = page.get_by_role("button", name="Generate variants")
+    expect(generate).to_be_disabled()
+    expect(page.locator("#generate-values-note")).to_be_visible()
+    expect(page.locator("#generate-values-note")).to_contain_text("{surface}")
     assert not Variant.objects.filter(draft=draft).exists()
     assert not _script_errors(page), page.js_errors
 

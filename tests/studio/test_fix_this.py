@@ -42,8 +42,13 @@ def _page(client, user, variant, fix):
     return response.content.decode()
 
 
+MARKED = "A marked area is painted on the image."
+NOTHING_MARKED = "Nothing painted: the instruction applies to the whole image."
+
+
 def _mask_value(body: str) -> str:
-    match = re.search(r'<input type="hidden" name="mask" value="([^"]*)" data-mask-input>', body)
+    # The painter sits on the large image, outside the edit form: its input joins the form by id.
+    match = re.search(r'<input type="hidden" name="mask" value="([^"]*)" form="edit-form" data-mask-input>', body)
     assert match, "the painter's hidden input is on the page"
     return html.unescape(match.group(1))
 
@@ -60,8 +65,8 @@ def test_fix_this_prefills_the_instruction_and_the_mask(client, marketer, varian
         alpha = mask.getchannel("A")
         assert alpha.getpixel((110, 40)) == 0  # inside the box: change here
         assert alpha.getpixel((10, 10)) == 255  # outside: keep
-    # The painter's section is open and the page says where the pre-fill came from.
-    assert "<details open>" in body
+    # The edit form says an area is marked, and the page says where the pre-fill came from.
+    assert MARKED in body
     assert "Fixing rob's comment" in body
 
 
@@ -70,7 +75,8 @@ def test_without_a_usable_comment_the_form_is_empty(client, marketer, variant, c
     body = _page(client, marketer, variant, fix)
     assert _mask_value(body) == ""
     assert "Make the logo bigger" not in body
-    assert "<details open>" not in body
+    assert MARKED not in body
+    assert NOTHING_MARKED in body
 
 
 def test_a_comment_on_another_variant_is_ignored(client, marketer, variant, comment, workspace):
@@ -132,4 +138,4 @@ def test_a_refused_edit_keeps_the_painted_mask(client, marketer, variant, commen
     body = response.content.decode()
     assert "Describe the change you want." in body
     assert _mask_value(body) == mask_value
-    assert "<details open>" in body
+    assert MARKED in body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -110,6 +112,74 @@ def test_word_diff_marks_changed_words_only():
     assert selectors.word_diff("", "new") == [("insert", "new")]
 
 
+def test_word_diff_marks_words_not_the_blanks_around_them():
+    # A removed word keeps one unmarked space from the next word; an added one carries no trailing blank.
+    assert selectors.word_diff("A cold soda", "A soda") == [("equal", "A "), ("delete", "cold"), ("equal", " soda")]
+    assert selectors.word_diff("on a table", "on a rustic table") == [
+        ("equal", "on a "),
+        ("insert", "rustic"),
+        ("equal", " table"),
+    ]
+    # Punctuation is its own token: "shadows" -> "shadows, a sprig" marks only what was added.
+    assert selectors.word_diff("soft shadows", "soft shadows, mint") == [
+        ("equal", "soft shadows"),
+        ("insert", ", mint"),
+    ]
+
+
+def test_word_diff_leaves_no_blank_gaps_for_removed_line_breaks():
+    # Struck-through blank lines would read as an empty gap in the diff: a removed break becomes a space.
+    assert selectors.word_diff("One.\n\nTwo.", "One. Two.") == [("equal", "One. Two.")]
+    runs = selectors.word_diff("One.\n\nOld paragraph.", "One.")
+    assert runs == [("equal", "One. "), ("delete", "Old paragraph.")]
+    assert all("\n" not in text for kind, text in runs if kind == "delete")
+
+
+def test_keyed_diff_lists_added_removed_and_changed_names():
+    from studio.lib.textdiff import keyed_diff
+
+    changes = keyed_diff(
+        {"product": "lemon soda", "surface": "marble", "old": "x"},
+        {"mood": "calm", "product": "lime soda", "surface": "marble"},
+    )
+    assert [(c.key, c.kind, c.old, c.new, c.label) for c in changes] == [
+        ("product", "changed", "lemon soda", "lime soda", "Changed"),
+        ("mood", "added", "", "calm", "Added"),
+        ("old", "removed", "x", "", "Removed"),
+    ]
+    assert keyed_diff({"a": "1"}, {"a": "1"}) == []
+    assert keyed_diff(None, {}) == []
+
+
+def test_diff_page_lists_template_values_by_name(client, marketer, campaign, workspace):
+    draft = services.draft_create(
+        actor=marketer,
+        campaign=campaign,
+        title="Values",
+        text="A {product} on {surface}",
+        variables={"product": "lemon soda", "surface": "marble", "light": "morning"},
+    )
+    services.draft_version_add(
+        actor=marketer,
+        draft=draft,
+        text="A {product} on {surface}",
+        variables={"product": "lime soda", "surface": "marble", "mood": "calm"},
+    )
+    client.force_login(marketer)
+    body = client.get(reverse("studio:draft_version_diff", args=[workspace.slug, draft.pk, 2])).content.decode()
+    values = body[body.index("data-diff-variables") :]
+    assert re.findall(
+        r'data-change="(\w+)">\s*<span class="vd-kind">\w+</span>\s*<code class="vd-name">(\w+)</code>', values
+    ) == [
+        ("changed", "product"),
+        ("added", "mood"),
+        ("removed", "light"),
+    ]
+    assert "surface" not in values.split("</ul>")[0]  # unchanged values are not listed
+    assert "The prompt text is the same in both versions." in body
+    assert "{&quot;" not in body  # no JSON shown
+
+
 @pytest.fixture
 def draft(marketer, campaign):
     draft = services.draft_create(
@@ -126,12 +196,26 @@ def test_diff_page_shows_added_and_removed_words(client, marketer, draft, worksp
     response = client.get(reverse("studio:draft_version_diff", args=[workspace.slug, draft.pk, 2]))
     assert response.status_code == 200
     body = response.content.decode()
-    assert '<del class="es-textdiff-del">red</del><ins class="es-textdiff-ins">green</ins>' in body
+    # Marked by element and by words a screen reader reads, not by colour alone.
+    assert (
+        '<del class="es-textdiff-del"><span class="visually-hidden">[removed: </span>red'
+        '<span class="visually-hidden">]</span></del>'
+        '<ins class="es-textdiff-ins"><span class="visually-hidden">[added: </span>green'
+    ) in body
     # User text is escaped, never markup.
-    assert "&lt;b&gt;table&lt;/b&gt;" in body
-    assert "<b>table</b>" not in body
-    assert 'en: <del class="es-textdiff-del">Hi</del><ins class="es-textdiff-ins">Hello</ins>' in body
-    assert "edit-studio.css" in body
+    assert "&lt;" in body
+    assert "<b>" not in body
+    # The copy by locale: one "Changed" line for en, old and new value.
+    copy = body[body.index("data-diff-copy") :]
+    assert re.search(
+        r'data-change="changed">\s*<span class="vd-kind">Changed</span>\s*<code class="vd-name">en</code>', copy
+    )
+    assert '<span class="visually-hidden">was </span>Hi</del>' in copy
+    assert '<span class="visually-hidden">now </span>Hello</ins>' in copy
+    # One stylesheet (issue 14): the diff's styles are app.css's "edit studio" section, not a second file.
+    stylesheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', body)
+    assert len(stylesheets) == 1
+    assert stylesheets[0].endswith("css/app.css")
     assert 'style="' not in body
 
 

@@ -10,6 +10,7 @@ from approvals.reviews import events
 from approvals.reviews.errors import InvalidComment
 from approvals.reviews.models import Comment
 from approvals.reviews.services._common import MAX_COMMENT_CHARS
+from approvals.reviews.services.mentions import mentions_notify
 from studio.core.permissions import RoleRequired, user_roles
 from studio.generation.models import Variant
 
@@ -56,6 +57,7 @@ def comment_add(
     comment.full_clean()
     comment.save()
     events.comment_added(comment=comment, variant=variant, actor=actor, box=clean)
+    mentions_notify(comment=comment, actor=actor)  # after the comment's own event: it is what they point at
     return comment
 
 

@@ -17,7 +17,7 @@ from studio.generation.views.browse import (
 )
 from studio.generation.views.generate import generate, generate_preview, job_rerun, job_status
 from studio.generation.views.media import variant_image, variant_thumbnail
-from studio.generation.views.variants import variant_detail, variant_edit, variant_localise
+from studio.generation.views.variants import variant_detail, variant_edit, variant_localise, variant_progress
 
 __all__ = [
     "campaign_detail",
@@ -36,6 +36,7 @@ __all__ = [
     "variant_edit",
     "variant_image",
     "variant_localise",
+    "variant_progress",
     "variant_thumbnail",
     "workspace_detail",
 ]

@@ -164,7 +164,7 @@ def draft_tree(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             **role_context(request.user, workspace),
             "draft": draft,
             "campaign": draft.campaign,
-            "roots": selectors.draft_tree(draft=draft),
+            "tree": selectors.tree_by_job(selectors.draft_tree(draft=draft)),
         },
     )
 

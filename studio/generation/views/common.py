@@ -13,6 +13,7 @@ from studio.core.models import Role
 from studio.core.permissions import has_role
 from studio.generation import selectors
 from studio.generation.forms import DraftEditForm, GenerateForm
+from studio.generation.services import missing_variables
 from studio.lib.imaging import UploadRejected
 
 # What a view catches around one action: every refusal a person should read. Permission refusals are
@@ -60,6 +61,8 @@ def draft_context(request: HttpRequest, workspace, draft, *, generate_form=None,
         "draft_form": edit_form,
         "generate_form": generate_form,
         "jobs": selectors.jobs_for_draft(draft=draft),
+        # Generate refuses a version with a {placeholder} left empty: the page says so before anyone clicks.
+        "missing_values": missing_variables(version) if version else [],
     }
 
 

@@ -1,6 +1,10 @@
 """A variant's page and what starts from it: edits (with a mask and references, or from a "Fix this"
 comment) and localised versions. Review state on the page comes from the apps above through
-``studio.generation.extensions``."""
+``studio.generation.extensions``.
+
+After an edit or a localisation the marketer stays with the work (issue 14): the page they started from
+shows the new jobs' progress in place (``?started=<job ids>``, polled through ``variant_progress``), and a
+single edit lands on its new version once it is stored (static/js/job-progress.js)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from studio.generation.forms import EditForm
 from studio.generation.models import Operation, Variant, VariantStatus
 from studio.generation.services.launch import QUEUE_UNREACHABLE, queue_unreachable
 from studio.generation.views.common import REFUSED, refusal_words, role_context
+from studio.generation.views.generate import poll_delay
 from studio.lib.imaging import (
     MASK_MAX_BYTES,
     UploadRejected,
@@ -45,6 +50,7 @@ def variant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             initial={"instruction": fix_comment.text, "mask": _fix_comment_mask(variant, fix_comment)},
         )
     context = _variant_context(request, workspace, variant, edit_form=edit_form, fix_comment=fix_comment)
+    context.update(_progress_context(workspace, variant, request.GET.get("started", "")))
     fix_note = context.get("fix_note")  # "Fix this" on a reviewer's reason (from the review app's panel)
     if fix_comment is None and fix_note is not None:
         context["edit_form"] = EditForm(
@@ -89,6 +95,62 @@ def _variant_context(request, workspace, variant: Variant, *, edit_form=None, ed
         "hosted_screeners": bool(workspace.safety_screeners),
         **extensions.variant_context(request, variant),
     }
+
+
+MAX_STARTED = 20  # more ids than any localisation makes at once; the rest of the query string is ignored
+
+
+def _started_ids(raw: str) -> list[int]:
+    ids = []
+    for part in raw.split(",")[:MAX_STARTED]:
+        part = part.strip()
+        if part.isdigit() and len(part) < 19:
+            ids.append(int(part))
+    return ids
+
+
+def _progress_context(workspace, variant: Variant, raw_ids: str, *, poll: int = 0) -> dict:
+    """The jobs just started from this variant and their results so far. ``land`` is the one new version
+    of a single edit once it is stored: the page moves there (the localisations stay in place, as a set)."""
+    jobs = selectors.jobs_started_from(workspace=workspace, variant=variant, pks=_started_ids(raw_ids))
+    results = [v for job in jobs for v in job.variants.all()]
+    single_edit = len(jobs) == 1 and jobs[0].operation != Operation.LOCALISE
+    return {
+        "started_jobs": jobs,
+        "started_ids": ",".join(str(job.pk) for job in jobs),
+        "started_results": results,
+        "started_awaiting": any(job.awaiting_updates for job in jobs),
+        "started_done": all(job.is_terminal for job in jobs),
+        "started_localise": any(job.operation == Operation.LOCALISE for job in jobs),
+        "land": results[0] if single_edit and jobs[0].is_terminal and len(results) == 1 else None,
+        "poll_next": poll + 1,
+        "poll_delay": poll_delay(poll),
+    }
+
+
+@login_required
+@require_GET
+def variant_progress(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Polled by the variant page's progress card (backing off like the draft page's job cards); the
+    fragment stops polling once every job is finished and its images are through the safety check."""
+    workspace = workspace_for_user(request.user, slug)
+    variant = selectors.variant_get(workspace=workspace, pk=pk)
+    raw = request.GET.get("poll", "0")
+    poll = min(int(raw), 100) if raw.isdigit() and len(raw) < 6 else 0
+    context = {
+        **role_context(request.user, workspace),
+        "variant": variant,
+        **_progress_context(workspace, variant, request.GET.get("started", ""), poll=poll),
+    }
+    return render(request, "studio/variant.html#progress", context)
+
+
+def _started_url(workspace, variant: Variant, jobs) -> str:
+    """Back to the page the marketer started from, with the new jobs' progress shown in place."""
+    ids = ",".join(str(job.pk) for job in jobs)
+    return (
+        reverse("studio:variant", kwargs={"slug": workspace.slug, "pk": variant.pk}) + f"?started={ids}#edit-progress"
+    )
 
 
 def _locales(variant: Variant) -> dict:
@@ -136,8 +198,8 @@ def variant_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         except REFUSED as exc:
             error = refusal_words(exc, with_fields=True)
         else:
-            url = reverse("studio:draft", kwargs={"slug": workspace.slug, "pk": variant.draft_id}) + f"#job-{job.pk}"
-            messages.success(request, "Edit started: the new version will appear below with its parent.")
+            url = _started_url(workspace, variant, [job])
+            messages.success(request, "Edit started: the new version opens here as soon as it is ready.")
             if queue_unreachable(job):  # committed and reserved; it starts when the broker is back
                 messages.warning(request, QUEUE_UNREACHABLE)
             if request.htmx:
@@ -160,7 +222,9 @@ def variant_localise(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     except REFUSED as exc:
         messages.error(request, refusal_words(exc))
         return redirect("studio:variant", slug=workspace.slug, pk=variant.pk)
-    messages.success(request, f"Started {len(jobs)} localised version{'s' if len(jobs) != 1 else ''}.")
+    messages.success(
+        request, f"Started {len(jobs)} localised version{'s' if len(jobs) != 1 else ''}: they appear here as they land."
+    )
     if any(queue_unreachable(job) for job in jobs):
         messages.warning(request, QUEUE_UNREACHABLE)
-    return redirect("studio:draft", slug=workspace.slug, pk=variant.draft_id)
+    return redirect(_started_url(workspace, variant, jobs))

@@ -6,7 +6,7 @@ import re
 
 from PIL import Image, ImageDraw
 
-from studio.lib.providers.offline.fonts import font_for, script_of
+from studio.lib.providers.offline.fonts import SAMPLE, MixedFont, font_for, mixed_font, script_of
 
 _TOKEN = re.compile(
     r"[\u1100-\u11ff\u3000-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]|\S+\s*|\s+"
@@ -48,7 +48,7 @@ def wrap(text: str, font, max_width: float, max_lines: int) -> list[str]:
 
 
 def line_height(font) -> int:
-    box = font.getbbox("Hg国अ")
+    box = font.getbbox(SAMPLE)
     return max(1, int((box[3] - box[1]) * 1.35))
 
 
@@ -61,7 +61,10 @@ def text_block(
     for line in lines:
         width = font.getlength(line)
         x = left + ((right - left - width) / 2 if align == "center" else 0)
-        draw.text((x, y), line, font=font, fill=fill)
+        if isinstance(font, MixedFont):  # per-run fonts: Latin inside Hindi copy in a Latin face
+            font.draw(draw, (x, y), line, fill=fill)
+        else:
+            draw.text((x, y), line, font=font, fill=fill)
         y += height
 
 
@@ -88,7 +91,7 @@ def fit_text(
 ):
     size = start
     while True:
-        font = font_for(script, size, locale)
+        font = mixed_font(script, size, locale)
         lines = wrap(text, font, max_width, max_lines)
         if (len(lines) * line_height(font) <= max_height and not lines[-1].endswith("…")) or size <= minimum:
             return font, lines
