@@ -150,3 +150,22 @@ def test_the_first_catch_up_after_a_deploy_builds_the_rollups_from_the_cost_rows
     assert (after.spend, after.approved, after.total.lineage_spend) == (before.spend, 1, D("0.25"))
     call_command("costs_rebuild", stdout=io.StringIO())  # by hand: the same numbers again
     assert cost_report(scope_for(ledger.workspace)).spend == D("0.25")
+
+
+def test_budget_alert_check_below_the_threshold_takes_no_campaign_lock(ledger, ws_admin):
+    """Issue 11's runs settle a cell every few milliseconds: the alert check after each must not queue on
+    the campaign row a second time unless the threshold is really crossed (then it locks and re-checks)."""
+    from unittest import mock
+
+    from approvals.costs.services import alerts
+
+    Campaign.objects.filter(pk=ledger.campaign.pk).update(budget=D("10"), spent_cost=D("1"), reserved_cost=D("0"))
+    with mock.patch.object(alerts, "campaign_lock", wraps=alerts.campaign_lock) as lock:
+        assert not budget_alert_check(ledger.campaign.pk)  # 10%: below 80%
+        assert lock.call_count == 0
+        Campaign.objects.filter(pk=ledger.campaign.pk).update(spent_cost=D("8.5"))
+        assert budget_alert_check(ledger.campaign.pk)  # crossed: locked, re-checked, sent
+        assert lock.call_count == 1
+        assert not budget_alert_check(ledger.campaign.pk)  # already sent: no lock again
+        assert lock.call_count == 1
+    assert Notification.objects.filter(kind="costs.budget_alert").count() == 1

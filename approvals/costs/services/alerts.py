@@ -26,11 +26,30 @@ def _used_percent(campaign: Campaign) -> tuple[Decimal, int]:
     return used, int(used * 100 / campaign.budget)
 
 
-@transaction.atomic
+def _needs_alert(campaign: Campaign) -> bool:
+    if campaign.budget_alert_sent_at is not None:
+        return False
+    used, _ = _used_percent(campaign)
+    return used > 0 and used * 100 >= campaign.budget * campaign.budget_alert_percent
+
+
 def budget_alert_check(campaign_id: int) -> bool:
     """Send the alert if the threshold is crossed and it was not sent yet. True when it was sent now.
 
-    Locks the campaign row first (the one lock order), so two settling jobs cannot both send it."""
+    Runs after every settle, so it first reads the campaign without a lock: below the threshold (or already
+    alerted) nothing is locked, and a 1,000-cell run does not queue on the campaign row a second time per
+    cell. The read is never too old to miss a crossing: each settle checks after its own commit, so the
+    settle that crosses the threshold sees its own spend. Only then is the row locked and re-checked."""
+    fields = ("budget", "spent_cost", "reserved_cost", "budget_alert_percent", "budget_alert_sent_at")
+    snapshot = Campaign.objects.only(*fields).filter(pk=campaign_id).first()
+    if snapshot is None or not _needs_alert(snapshot):
+        return False
+    return _budget_alert_send(campaign_id)
+
+
+@transaction.atomic
+def _budget_alert_send(campaign_id: int) -> bool:
+    """Locks the campaign row first (the one lock order), so two settling jobs cannot both send it."""
     campaign = campaign_lock(campaign_id)
     if campaign.budget_alert_sent_at is not None:
         return False
