@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+from django.core.management import call_command
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -48,3 +52,19 @@ def login(live_server):
         page.wait_for_load_state("networkidle")
 
     return do_login
+
+
+@pytest.fixture
+def demo(live_server, celery_worker_process):
+    """The live server with the demo workspace seeded (its users are the ones `make run` prints)."""
+    call_command("seed_demo", quiet=True)
+    return live_server
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """Where the browser suite saves its screenshots (1280 and 390 px of each role's main pages)."""
+    base = os.environ.get("IMPRIMATUR_VAR_DIR")
+    folder = Path(base) / "screenshots" if base else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -8,12 +8,9 @@ Screenshots at 1280 and 390 px go to ``$IMPRIMATUR_VAR_DIR/screenshots`` (or a p
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from studio.generation.models import JobStatus, Operation, Variant
@@ -23,20 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 PROGRESS = re.compile(r"/variants/\d+/progress/")
-
-
-@pytest.fixture
-def demo(live_server, celery_worker_process):
-    call_command("seed_demo", quiet=True)
-    return live_server
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    base = os.environ.get("IMPRIMATUR_VAR_DIR")
-    folder = Path(base) / "screenshots" if base else tmp_path_factory.mktemp("screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _client_point(page, base: Variant, x: float, y: float) -> tuple[float, float]:

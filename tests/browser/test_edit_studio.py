@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from PIL import Image, ImageChops
 from playwright.sync_api import expect
 
@@ -22,12 +21,6 @@ from tests.conftest import wait_for
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 COPY = "en: Hello spring\nja: 春のセール\nhi: वसंत सेल"
-
-
-@pytest.fixture
-def demo(live_server, celery_worker_process):
-    call_command("seed_demo", quiet=True)
-    return live_server
 
 
 def _variant_id(url: str) -> int:

@@ -8,19 +8,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from studio.generation.models import GenerationJob, Variant, VariantStatus
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo(live_server, celery_worker_process):
-    call_command("seed_demo", quiet=True)
-    return live_server
 
 
 def _screenshot(page, tmp_path_factory, name):

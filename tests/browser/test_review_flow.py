@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -22,12 +21,6 @@ from studio.generation.models import Campaign, Deployment, Variant, VariantStatu
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo(live_server, celery_worker_process):
-    call_command("seed_demo", quiet=True)
-    return live_server
 
 
 def _submitted_reviews(count: int, *, title: str = "Lemon soda hero") -> list[Review]:

@@ -10,7 +10,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from approvals.reviews.models import Review
@@ -22,12 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PRICE_PROMISE = "lowest price guaranteed"
 PRICE_ADVICE = f'"{PRICE_PROMISE}" is a price promise. Compliance will check it can be substantiated before it runs.'
-
-
-@pytest.fixture
-def demo(live_server, celery_worker_process):
-    call_command("seed_demo", quiet=True)
-    return live_server
 
 
 @pytest.fixture

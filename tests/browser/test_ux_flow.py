@@ -14,14 +14,12 @@ Screenshots go to ``$IMPRIMATUR_VAR_DIR/screenshots`` (or a pytest temp dir).
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -33,20 +31,6 @@ from tests.browser.test_review_flow import _submitted_reviews
 from tests.browser.test_ux_roles import WIDTHS, _axe_serious, _check_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo(live_server, celery_worker_process):
-    call_command("seed_demo", quiet=True)
-    return live_server
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    base = os.environ.get("IMPRIMATUR_VAR_DIR")
-    folder = Path(base) / "screenshots" if base else tmp_path_factory.mktemp("screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _marketer():

@@ -13,7 +13,6 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -23,12 +22,6 @@ from studio.generation.models import Campaign, Variant, VariantStatus
 from tests.browser.test_review_flow import _submitted_reviews
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo(live_server, celery_worker_process):
-    call_command("seed_demo", quiet=True)
-    return live_server
 
 
 def _draft(text: str, title: str = "Soda on a surface", variables: dict | None = None):

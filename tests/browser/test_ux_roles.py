@@ -9,12 +9,10 @@ axe-core is vendored under tests/browser/vendor/ (tests only; never served). Scr
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -26,20 +24,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
-
-
-@pytest.fixture
-def demo(live_server, celery_worker_process):
-    call_command("seed_demo", quiet=True)
-    return live_server
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    base = os.environ.get("IMPRIMATUR_VAR_DIR")
-    folder = Path(base) / "screenshots" if base else tmp_path_factory.mktemp("screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _axe_serious(page) -> list[str]:
