@@ -15,12 +15,11 @@ from studio.core.permissions import require_role
 from studio.generation import events as studio_events
 from studio.generation.errors import BudgetExceeded
 from studio.generation.locks import campaign_lock
-from studio.generation.models import Deployment, GenerationJob, JobStatus
+from studio.generation.models import GenerationJob, JobStatus
 from studio.generation.services.failures import job_finish_without_images
 from studio.runs import events
-from studio.runs.launching import run_preparation_release
+from studio.runs.launching import run_preparation_release, run_spec_for
 from studio.runs.models import CELL_TERMINAL, CellStatus, ProductionRun, RunCell, RunStatus
-from studio.runs.planning import RunSpec
 from studio.runs.planning import _cell_plan as cell_plan_for
 from studio.runs.services import (
     ACTIVE,
@@ -125,20 +124,6 @@ def run_cancel(*, actor, run: ProductionRun) -> CancelResult:
         events.run_cancel_requested(run=run, actor=actor, cancelled=cancelled, released=released, in_flight=in_flight)
         _run_finish_if_done(run)
     return CancelResult(run=run, cancelled=cancelled, in_flight=in_flight, released=released)
-
-
-def run_spec_for(run: ProductionRun) -> RunSpec:
-    """The spec a run was launched with (for retries), with the run's current deployment row."""
-    return RunSpec(
-        campaign=run.campaign,
-        deployment=Deployment.objects.select_related("profile").get(pk=run.deployment_id),
-        formats=[],
-        locales=[],
-        n=run.variants_per_cell,
-        quality=run.quality or "auto",
-        version=run.source_version,
-        master=run.master,
-    )
 
 
 def run_retry_failed(*, actor, run: ProductionRun) -> list[RunCell]:

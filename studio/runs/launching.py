@@ -140,7 +140,8 @@ def run_launch(*, actor, spec: RunSpec, only_what_fits: bool = False, enqueue: b
     return run
 
 
-def _spec(run: ProductionRun) -> RunSpec:
+def run_spec_for(run: ProductionRun) -> RunSpec:
+    """The spec a run was launched with (for preparation and retries), with its current deployment row."""
     return RunSpec(
         campaign=run.campaign,
         deployment=Deployment.objects.select_related("profile").get(pk=run.deployment_id),
@@ -253,7 +254,7 @@ def run_prepare_chunk(
         )
         more = len(cells) > size
         cells = cells[:size]
-        spec = _spec(run)
+        spec = run_spec_for(run)
         memo = PlanMemo()
         now = timezone.now()
         ready: list[tuple[RunCell, GenerationJob, CellPlan]] = []
