@@ -1,7 +1,8 @@
 """How the cost app hears about changes in the layers below it (connected in ``CostsConfig.ready()``):
 
 - ``job_settled`` (studio): the job's money is final; record it after the commit (the job row is saved
-  after the settle, in the same transaction, so only the committed row is complete);
+  after the settle, in the same transaction, so only the committed row is complete), and check the budget
+  alert against the campaign row the settle saved;
 - a new job (``post_save`` of ``GenerationJob``): its reservation may cross the budget alert threshold;
 - a variant becoming approved or published (``post_save`` of ``Variant`` with ``status`` in the update,
   which is how ``variant_transition`` saves): its draft's attribution changes;
@@ -34,12 +35,17 @@ def _after_commit(action: Callable[[], Any], what: str) -> None:
     transaction.on_commit(run)
 
 
-def on_job_settled(sender: Any, *, job: Any, actual: Any = None, **kwargs: Any) -> None:
+def on_job_settled(sender: Any, *, job: Any, actual: Any = None, campaign: Any = None, **kwargs: Any) -> None:
     from approvals.costs.services import budget_alert_check, job_cost_record
+    from approvals.costs.services.alerts import BudgetUse
 
     job_id, campaign_id = job.pk, job.campaign_id
-    _after_commit(lambda: job_cost_record(job_id), f"record job {job_id}")
-    _after_commit(lambda: budget_alert_check(campaign_id), f"budget alert of campaign {campaign_id}")
+    # ``job`` is saved by the caller after this, in the same transaction: after the commit the instance
+    # holds the settled row, which ``job_cost_record`` checks before using it instead of reading it again.
+    _after_commit(lambda: job_cost_record(job_id, job=job), f"record job {job_id}")
+    # ``campaign`` is the row the settle locked and saved: its numbers are what this settle committed.
+    use = BudgetUse.of(campaign) if campaign is not None and campaign.pk == campaign_id else None
+    _after_commit(lambda: budget_alert_check(campaign_id, use=use), f"budget alert of campaign {campaign_id}")
 
 
 def on_job_saved(sender: Any, *, instance: Any, created: bool = False, **kwargs: Any) -> None:

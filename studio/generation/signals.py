@@ -12,5 +12,6 @@ from django.dispatch import Signal
 variant_superseded = Signal()
 
 # A job's cost is final: ``budget_settle`` released its reservation and counted ``actual`` (the job row
-# is saved by the caller right after, in the same transaction). kwargs: job, actual.
+# is saved by the caller right after, in the same transaction). kwargs: job, actual, campaign (the job's
+# campaign row as the settle locked and saved it, for a receiver that reads its budget numbers).
 job_settled = Signal()

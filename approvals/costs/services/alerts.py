@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -18,30 +20,52 @@ from studio.core.permissions import ADMINISTRATORS, members_with_role, require_r
 from studio.generation.locks import campaign_lock
 from studio.generation.models import Campaign
 
+BUDGET_FIELDS = ("budget", "spent_cost", "reserved_cost", "budget_alert_percent", "budget_alert_sent_at")
 
-def _used_percent(campaign: Campaign) -> tuple[Decimal, int]:
+
+@dataclass(frozen=True)
+class BudgetUse:
+    """A campaign's budget numbers as one transaction saved them (the settle's locked row), so the check
+    after its commit need not read the row again."""
+
+    budget: Decimal
+    spent_cost: Decimal
+    reserved_cost: Decimal
+    budget_alert_percent: int
+    budget_alert_sent_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> BudgetUse | None:
+        """``None`` if ``campaign`` was read without some of the numbers (reading them costs a query each)."""
+        if campaign.get_deferred_fields() & set(BUDGET_FIELDS):
+            return None
+        return cls(**{name: getattr(campaign, name) for name in BUDGET_FIELDS})
+
+
+def _used_percent(campaign: Campaign | BudgetUse) -> tuple[Decimal, int]:
     used = campaign.spent_cost + campaign.reserved_cost
     if campaign.budget <= 0:
         return used, 100
     return used, int(used * 100 / campaign.budget)
 
 
-def _needs_alert(campaign: Campaign) -> bool:
+def _needs_alert(campaign: Campaign | BudgetUse) -> bool:
     if campaign.budget_alert_sent_at is not None:
         return False
     used, _ = _used_percent(campaign)
     return used > 0 and used * 100 >= campaign.budget * campaign.budget_alert_percent
 
 
-def budget_alert_check(campaign_id: int) -> bool:
+def budget_alert_check(campaign_id: int, *, use: BudgetUse | None = None) -> bool:
     """Send the alert if the threshold is crossed and it was not sent yet. True when it was sent now.
 
-    Runs after every settle, so it first reads the campaign without a lock: below the threshold (or already
-    alerted) nothing is locked, and a 1,000-cell run does not queue on the campaign row a second time per
-    cell. The read is never too old to miss a crossing: each settle checks after its own commit, so the
-    settle that crosses the threshold sees its own spend. Only then is the row locked and re-checked."""
-    fields = ("budget", "spent_cost", "reserved_cost", "budget_alert_percent", "budget_alert_sent_at")
-    snapshot = Campaign.objects.only(*fields).filter(pk=campaign_id).first()
+    Runs after every settle, so it first looks at the campaign without a lock: below the threshold (or
+    already alerted) nothing is locked, and a 1,000-cell run does not queue on the campaign row a second
+    time per cell. The numbers are never too old to miss a crossing: each settle checks after its own
+    commit, so the settle that crosses the threshold sees its own spend. They are ``use`` when the caller
+    has them (the settle hook passes the row the settle saved, so nothing is read), else read unlocked.
+    Only past the threshold is the row locked and re-checked."""
+    snapshot = use if use is not None else Campaign.objects.only(*BUDGET_FIELDS).filter(pk=campaign_id).first()
     if snapshot is None or not _needs_alert(snapshot):
         return False
     return _budget_alert_send(campaign_id)

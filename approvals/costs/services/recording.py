@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from approvals.costs.attribution import JobNode, VariantNode, attribute
@@ -24,7 +25,7 @@ from approvals.costs.rollups import RollupDelta
 from approvals.costs.services.rollups import rebuild_needed, rollups_apply, rollups_rebuild
 from approvals.publishing.models import Publication
 from approvals.reviews.models import Review, ReviewStatus
-from studio.generation.models import GenerationJob, JobStatus, Variant, VariantStatus
+from studio.generation.models import JOB_TERMINAL, Deployment, GenerationJob, JobStatus, Variant, VariantStatus
 from studio.generation.pricing import PriceNotFound, price_for
 from studio.lib.pricing import PER_MILLION, pixel_class, quantize_cost, usage_from_dict
 
@@ -43,27 +44,84 @@ def _cached_savings(usage, price) -> Decimal:
     return quantize_cost(Decimal(saved) / PER_MILLION)
 
 
-def job_cost_fact(job: GenerationJob, *, images: int) -> JobCost:
+class SettledRow(NamedTuple):
+    """What a cost row needs beyond the job's own fields (its model, provider, draft and images), with the
+    committed job's outcome, against which an instance handed over by the settle is checked."""
+
+    model: str
+    provider: str
+    draft_id: int | None
+    status: str
+    actual_cost: Decimal
+    finished_at: dt.datetime
+    images: int
+
+
+_OUTCOME = ("status", "actual_cost", "finished_at")
+_RELATED = ("deployment__profile__name", "deployment__provider", "draft_version__draft_id")
+
+
+def _related_keys(job: GenerationJob) -> tuple[str, str, int | None] | None:
+    """The model, provider and draft of ``job`` from the related rows already on the instance (a job's
+    deployment and version never change), or ``None`` when one of them would be a query."""
+    if not GenerationJob.deployment.is_cached(job) or not Deployment.profile.is_cached(job.deployment):
+        return None
+    if job.draft_version_id is None:
+        return job.deployment.profile.name, job.deployment.provider, None
+    if not GenerationJob.draft_version.is_cached(job):
+        return None
+    return job.deployment.profile.name, job.deployment.provider, job.draft_version.draft_id
+
+
+def _settled_row(job_id: int, keys: tuple[str, str, int | None] | None) -> SettledRow | None:
+    """One query: the committed job's outcome and number of images if it has settled, and its model,
+    provider and draft unless ``keys`` has them already."""
+    names = _OUTCOME if keys else (*_OUTCOME, *_RELATED)
+    rows = (
+        GenerationJob.objects.filter(pk=job_id, finished_at__isnull=False, actual_cost__isnull=False)
+        .order_by()
+        .values_list(*names)
+        .annotate(images=Count("variants"))
+    )
+    row = next(iter(rows[:1]), None)
+    if row is None:
+        return None
+    status, actual_cost, finished_at, *related, images = row
+    model, provider, draft_id = keys or related
+    return SettledRow(model, provider, draft_id, status, actual_cost, finished_at, images)
+
+
+def _is_committed(job: GenerationJob, row: SettledRow) -> bool:
+    """True when ``job`` (the instance the settle saved) is the committed row: same outcome and money,
+    and none of its fields deferred (each would be a query of its own)."""
+    return (
+        not job._state.adding
+        and not job.get_deferred_fields()
+        and (job.status, job.actual_cost, job.finished_at) == (row.status, row.actual_cost, row.finished_at)
+    )
+
+
+def job_cost_fact(job: GenerationJob, row: SettledRow) -> JobCost:
     """The cost row of a settled ``job`` (not saved). Settled money is the job's own ``actual_cost``, never
     recomputed from today's prices; the price row that applied on the day it settled is named with a
     snapshot of its rates, so a later edit of the table shows as a difference instead of a new cost."""
     settled_at = job.finished_at or timezone.now()
-    profile = job.deployment.profile
     try:
-        price = price_for(model_name=profile.name, provider=job.deployment.provider, on=timezone.localdate(settled_at))
+        price = price_for(model_name=row.model, provider=row.provider, on=timezone.localdate(settled_at))
     except PriceNotFound:
         price = None
     usage = usage_from_dict(job.usage or {})
     cause = "" if job.status == JobStatus.SUCCEEDED else (job.error_code or job.status)[:60]
+    rates = price_rates(price)
     return JobCost(
         job_id=job.pk,
         workspace_id=job.workspace_id,
         campaign_id=job.campaign_id,
-        draft_id=job.draft_version.draft_id if job.draft_version_id else None,
+        draft_id=row.draft_id,
         deployment_id=job.deployment_id,
         settled_at=settled_at,
         day=timezone.localdate(settled_at),
-        model=profile.name,
+        model=row.model,
         quality=str((job.params or {}).get("quality") or "auto")[:20],
         size_class=pixel_class(job.planned_width, job.planned_height),
         locale=job.locale,
@@ -74,14 +132,14 @@ def job_cost_fact(job: GenerationJob, *, images: int) -> JobCost:
         currency=DEFAULT_CURRENCY,
         spend=job.actual_cost or Decimal(0),
         estimated_cost=job.estimated_cost,
-        images=images,
+        images=row.images,
         output_tokens=usage.output_image_tokens,
         cached_tokens=usage.cached_text_tokens + usage.cached_image_tokens,
         cached_savings=_cached_savings(usage, price),
         latency_ms=job.latency_ms or _duration_ms(job),
         price_table=price,
-        price_rates=price_rates(price),
-        rates_digest=rates_digest(price_rates(price)),
+        price_rates=rates,
+        rates_digest=rates_digest(rates),
     )
 
 
@@ -91,16 +149,22 @@ def _duration_ms(job: GenerationJob) -> int | None:
     return None
 
 
-def job_cost_record(job_id: int) -> JobCost | None:
-    """Record a settled job once (its cost row and its rollup). ``None`` if not settled or already done."""
-    job = (
-        GenerationJob.objects.select_related("deployment__profile", "draft_version")
-        .filter(pk=job_id, finished_at__isnull=False, actual_cost__isnull=False)
-        .first()
-    )
-    if job is None or not job.is_terminal:
+def job_cost_record(job_id: int, *, job: GenerationJob | None = None) -> JobCost | None:
+    """Record a settled job once (its cost row and its rollup). ``None`` if not settled or already done.
+
+    ``job`` is the instance the settle saved (the ``job_settled`` hook passes it after the commit): when it
+    matches the committed row it is used as it is, with the deployment and version it carries, so recording
+    reads one row (``_settled_row``: outcome and number of images) and the price (remembered per process,
+    ``price_for``); otherwise (the catch-up, or an instance that is not the committed row) the job is read
+    again."""
+    if job is not None and job.pk != job_id:
+        job = None
+    row = _settled_row(job_id, _related_keys(job) if job is not None else None)
+    if row is None or row.status not in JOB_TERMINAL:
         return None
-    fact = job_cost_fact(job, images=job.variants.count())
+    if job is None or not _is_committed(job, row):
+        job = GenerationJob.objects.get(pk=job_id)
+    fact = job_cost_fact(job, row)
     delta = RollupDelta()
     delta.add_job(fact)
     try:

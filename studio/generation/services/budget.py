@@ -35,11 +35,16 @@ def budget_reserve(*, campaign: Campaign, amount: Decimal) -> Campaign:
     return locked
 
 
-def budget_settle(*, job: GenerationJob, actual: Decimal) -> None:
-    """Release the job's reservation and count what it really cost (the caller saves the job)."""
-    campaign = campaign_lock(job.campaign_id)  # already held when the caller used job_lock_with_campaign
+def budget_settle(*, job: GenerationJob, actual: Decimal, campaign: Campaign | None = None) -> None:
+    """Release the job's reservation and count what it really cost (the caller saves the job).
+
+    ``campaign``: the job's campaign as the caller locked it in this transaction (its numbers are current
+    while the lock is held), so it is not locked and read a second time."""
+    if campaign is None or campaign.pk != job.campaign_id:
+        campaign = campaign_lock(job.campaign_id)  # already held when the caller used job_lock_with_campaign
     campaign.reserved_cost = max(Decimal(0), campaign.reserved_cost - job.reserved_cost)
     campaign.spent_cost += actual
     campaign.save(update_fields=["reserved_cost", "spent_cost"])
     job.reserved_cost = Decimal(0)
-    job_settled.send(sender=GenerationJob, job=job, actual=actual)  # the cost app records it after commit
+    # The cost app records it after commit; ``campaign`` is the row as this settle saved it.
+    job_settled.send(sender=GenerationJob, job=job, actual=actual, campaign=campaign)
