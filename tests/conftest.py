@@ -49,7 +49,11 @@ def _media_in_tmp(request, settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _fresh_cache(request):
     """The local-memory cache outlives a test (and user ids repeat after rollbacks): start each unit test
-    with no counters left by another (e.g. the 404-probe counts of studio.security_middleware)."""
+    with no counters left by another (e.g. the 404-probe counts of studio.security_middleware), and no
+    price row remembered from a test whose rows were rolled back (``studio.generation.pricing``)."""
+    from studio.generation.pricing import price_memo_clear
+
+    price_memo_clear()
     if _is_real(request):
         return
     from django.core.cache import cache

@@ -56,25 +56,47 @@ def _label(status: str) -> str:
     return VariantStatus(status).label.lower() if status in VariantStatus.values else repr(status)
 
 
-@transaction.atomic
 def variant_transition(
-    *, actor: Any, variant: Variant, to: str, event: Callable[[Variant], Any] | None = None
+    *,
+    actor: Any,
+    variant: Variant,
+    to: str,
+    event: Callable[[Variant], Any] | None = None,
+    locked_status: str | None = None,
+    also_save: tuple[str, ...] = (),
 ) -> Variant:
     """Move ``variant`` to status ``to`` and record it, or refuse.
 
     Locks the row first, so two concurrent changes see each other; checks the edge against
-    ``VARIANT_TRANSITIONS``; saves only ``status``. The caller's own domain event (a review decision, a
-    safety verdict) records the change when given as ``event``; otherwise a generic
-    ``studio.variant.status_changed`` event does. The passed instance is updated too, and returned.
+    ``VARIANT_TRANSITIONS``; saves ``status`` (and the caller's ``also_save`` fields, in the same
+    ``UPDATE``). The caller's own domain event (a review decision, a safety verdict) records the change
+    when given as ``event``; otherwise a generic ``studio.variant.status_changed`` event does. The passed
+    instance is updated too, and returned.
+
+    ``locked_status``: the status the caller read while locking the row itself, inside the transaction it
+    is in now (the safety check does). The edge is checked against it, and the change is written in the
+    caller's transaction without locking and reading the row a second time or a savepoint of its own.
     """
-    current = Variant.objects.select_for_update(of=("self",)).values_list("status", flat=True).get(pk=variant.pk)
+    if locked_status is not None:
+        _refuse_unless_allowed(locked_status, to)
+        return _transition_write(actor, variant, to, event, locked_status, also_save)
+    with transaction.atomic():
+        current = Variant.objects.select_for_update(of=("self",)).values_list("status", flat=True).get(pk=variant.pk)
+        _refuse_unless_allowed(current, to)
+        return _transition_write(actor, variant, to, event, current, also_save)
+
+
+def _refuse_unless_allowed(current: str, to: str) -> None:
     if not transition_allowed(current, to):
         raise TransitionRefused(f"This image is {_label(current)}, so it cannot become {_label(to)}.")
+
+
+def _transition_write(actor, variant: Variant, to: str, event, previous: str, also_save: tuple[str, ...]) -> Variant:
     # Saved through the caller's instance (status only), so the caller sees the new status.
     variant.status = to
-    variant.save(update_fields=["status"])
+    variant.save(update_fields=["status", *also_save])
     if event is not None:
         event(variant)
     else:
-        events.variant_status_changed(variant=variant, actor=actor, previous=current)
+        events.variant_status_changed(variant=variant, actor=actor, previous=previous)
     return variant

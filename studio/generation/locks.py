@@ -3,11 +3,15 @@
 Global order (take locks in this order, never the reverse; skip what a transaction does not need):
 
 1. the **campaign** row (``campaign_lock``) — budgets, and the row every draft, job and variant refers to;
-2. **jobs** by primary key (``job_lock``, after its campaign: ``job_lock_with_campaign``);
-3. **variants** by primary key (``studio.generation.lifecycle``, ``screening``);
-4. **reviews, stages, comments, publications** (the approvals apps);
-5. the workspace's **audit chain head** LAST — ``studio.core.audit`` takes it inside ``audit_append``,
-   which every event builder calls, so an event is always written after the rows it describes are locked.
+2. a **production run** row (``studio.runs``), when the change is about a run;
+3. **jobs** by primary key (``job_lock``, after its campaign: ``job_lock_with_campaign``);
+4. a run's **cells** (``studio.runs``: a cell's outcome is written in its job's record transaction, through
+   ``job_execute``'s ``on_record``, after the job's row);
+5. **variants** by primary key (``studio.generation.lifecycle``, ``screening``);
+6. **reviews, stages, comments, publications** (the approvals apps);
+7. the workspace's **audit chain head** LAST — ``studio.core.audit`` takes it inside ``audit_append``,
+   which every event builder calls, or when an ``audit_batch`` block ends, so an event is always written
+   after the rows it describes are locked.
 
 Why the campaign comes first even for a transaction that only inserts (a draft, a job): Django's foreign
 keys on PostgreSQL are ``DEFERRABLE INITIALLY DEFERRED``, so the check that the draft's campaign exists
@@ -37,7 +41,9 @@ def campaign_lock(campaign_id: int) -> Campaign:
 
 def job_lock(job_id: int, *, related: tuple[str, ...] = _JOB_RELATED) -> GenerationJob:
     """Step 2: lock one job row. Its campaign, if the transaction needs it, must be locked already."""
-    return GenerationJob.objects.select_for_update(of=("self",)).select_related(*related).get(pk=job_id)
+    rows = GenerationJob.objects.select_for_update(of=("self",))
+    # ``select_related()`` with no names would follow every foreign key: only name what was asked for.
+    return (rows.select_related(*related) if related else rows).get(pk=job_id)
 
 
 def job_lock_with_campaign(job_id: int, *, related: tuple[str, ...] = _JOB_RELATED) -> GenerationJob:

@@ -11,12 +11,14 @@ for a measurement. The arithmetic (cost of a usage, tokens per image) is ``studi
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from studio.generation.models import GenerationJob, JobStatus, PriceTable
@@ -38,22 +40,49 @@ class Estimate:
     per_image: Decimal
 
 
+# Every generated image looks its price up twice (before the call, and when its cost is recorded): a
+# production run asked the database the same question thousands of times a minute. Each process keeps the
+# answer this long; a saved or deleted price row clears it at once in the process that saved it, so an
+# admin's edit reaches every worker within this many seconds (``PRICE_MEMO_SECONDS``).
+PRICE_MEMO_SECONDS = 15.0
+_price_memo: dict[tuple[str, str, dt.date], tuple[float, PriceTable | None]] = {}
+
+
+def price_memo_clear(**_kwargs) -> None:
+    _price_memo.clear()
+
+
+post_save.connect(price_memo_clear, sender=PriceTable, dispatch_uid="pricing.memo.save")
+post_delete.connect(price_memo_clear, sender=PriceTable, dispatch_uid="pricing.memo.delete")
+
+
 def price_for(*, model_name: str, provider: str = "", on: dt.date | None = None) -> PriceTable:
     """The newest row effective on ``on`` (default today). A row for ``provider`` beats a blank-provider row
     even when the blank one is newer: a provider-specific price is a deliberate admin choice."""
     on = on or timezone.localdate()
-    row = (
+    key = (model_name, provider, on)
+    now = time.monotonic()
+    memo = _price_memo.get(key)
+    if memo is not None and memo[0] > now:
+        row = memo[1]
+    else:
+        row = _price_lookup(model_name=model_name, provider=provider, on=on)
+        _price_memo[key] = (now + PRICE_MEMO_SECONDS, row)
+    if row is None:
+        raise PriceNotFound(
+            f"There is no price for {model_name} on {on:%d %b %Y}; an admin needs to add one under Price tables."
+        )
+    return row
+
+
+def _price_lookup(*, model_name: str, provider: str, on: dt.date) -> PriceTable | None:
+    return (
         PriceTable.objects.filter(model_name=model_name, effective_from__lte=on)
         .filter(Q(provider=provider) | Q(provider=""))
         .annotate(specific=Case(When(provider=provider, then=Value(0)), default=Value(1), output_field=IntegerField()))
         .order_by("specific", "-effective_from")
         .first()
     )
-    if row is None:
-        raise PriceNotFound(
-            f"There is no price for {model_name} on {on:%d %b %Y}; an admin needs to add one under Price tables."
-        )
-    return row
 
 
 def _class_bounds(mp: int) -> tuple[int, int]:

@@ -13,13 +13,19 @@ from typing import Any
 import httpx2
 from django.db import transaction
 
+from studio.core.audit import audit_batch
 from studio.core.models import Workspace
 from studio.generation.lifecycle import variant_transition
 from studio.generation.models import GenerationJob, Variant, VariantStatus
 from studio.safety import events as safety_events
-from studio.safety.assessments import assessments_store, provider_assessment_store, provider_filters_judge
+from studio.safety.assessments import (
+    assessments_store,
+    assessments_store_many,
+    provider_assessment_store,
+    provider_filters_judge,
+)
 from studio.safety.models import SafetyAssessment, SafetyStage, SafetyVerdict
-from studio.safety.selectors import combined_verdict, highest_severity
+from studio.safety.selectors import combined_verdict, verdict_and_severity
 from studio.safety.services import screen_image
 from studio.safety.types import Screening, strictest
 
@@ -30,7 +36,7 @@ def _subject(job: GenerationJob | None, variant: Variant | None) -> GenerationJo
     return variant if variant is not None else job
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the caller's record: evidence and event commit or fail whole
 def screening_record(
     *,
     screening: Screening,
@@ -60,6 +66,40 @@ def screening_record(
         assessment_ids=[r.pk for r in rows],
     )
     return rows
+
+
+@transaction.atomic(savepoint=False)  # part of the caller's transaction, which made the jobs
+def prompt_screenings_record(
+    *, workspace: Workspace, jobs: list[GenerationJob], screenings: dict[str, Screening]
+) -> list[GenerationJob]:
+    """Record, for new jobs, the screening of their prompt made before their transaction (a production
+    run's preparation screens each distinct prompt once): each job's assessments and its audit event, as
+    ``screening_record`` writes them. Only final screenings that let the job run are recorded; the others'
+    jobs (pending, blocked, or a prompt not screened) are left for ``job_screen_prompt`` when they run,
+    which retries or settles and blocks them on the usual path. Returns the jobs recorded."""
+    by_text: dict[str, list[GenerationJob]] = {}
+    for job in jobs:
+        screening = screenings.get(job.prompt)
+        if screening is not None and not screening.pending and screening.verdict != SafetyVerdict.BLOCK:
+            by_text.setdefault(job.prompt, []).append(job)
+    recorded = []
+    for text, group in by_text.items():
+        screening = screenings[text]
+        rows = assessments_store_many(
+            screening=screening, stage=SafetyStage.PROMPT, workspace=workspace, job_ids=[j.pk for j in group], text=text
+        )
+        for job in group:
+            safety_events.screened(
+                workspace=workspace,
+                subject=job,
+                screening=screening,
+                stage=SafetyStage.PROMPT,
+                job_id=job.pk,
+                variant_id=None,
+                assessment_ids=[r.pk for r in rows[job.pk]],
+            )
+            recorded.append(job)
+    return recorded
 
 
 @transaction.atomic
@@ -118,26 +158,38 @@ def variant_verdict(*, variant: Variant) -> str:
     return variant_verdict_with(variant=variant)
 
 
+_VERDICT_FIELDS = ("safety_verdict", "safety_severity")
+
+
 @transaction.atomic
-def variant_apply_screening(*, variant: Variant, screening: Screening) -> Variant:
+def variant_apply_screening(*, variant: Variant, screening: Screening, locked: bool = False) -> Variant:
     """Move a variant out of "safety check pending" once its combined verdict is final: blocked, or
     ready to submit. The verdict covers every recorded assessment of the variant and its job's prompt, so
     a variant is never weaker than its prompt. Pending leaves it as it is; a blocked variant is never
-    unblocked here (that takes a compliance override in the review workflow)."""
-    locked = Variant.objects.select_for_update(of=("self",)).select_related("job", "workspace").get(pk=variant.pk)
-    if locked.status not in (VariantStatus.SAFETY_PENDING, VariantStatus.READY):
-        return locked
-    verdict = strictest([screening.verdict, variant_verdict_with(variant=locked, image_verdict=screening.verdict)])
+    unblocked here (that takes a compliance override in the review workflow).
+
+    ``locked``: the caller locked ``variant`` in this transaction (its status is fresh), so it is not
+    locked and read again. The verdict, the severity and the status are written in one ``UPDATE``."""
+    if locked:
+        row = variant
+    else:
+        row = Variant.objects.select_for_update(of=("self",)).select_related("job", "workspace").get(pk=variant.pk)
+    if row.status not in (VariantStatus.SAFETY_PENDING, VariantStatus.READY):
+        return row
+    combined, severity = verdict_and_severity(
+        workspace=row.workspace, variant_id=row.pk, job_id=row.job_id, image_verdict=screening.verdict
+    )
+    verdict = strictest([screening.verdict, combined])
     if verdict == SafetyVerdict.PENDING:
-        return locked
-    previous = (locked.status, locked.safety_verdict, locked.safety_severity)
+        return row
+    previous = (row.status, row.safety_verdict, row.safety_severity)
     status = VariantStatus.BLOCKED if verdict == SafetyVerdict.BLOCK else VariantStatus.READY
-    severity = highest_severity(variant_id=locked.pk, job_id=locked.job_id)
     if (status, verdict, severity) == previous:
-        return locked
-    locked.safety_verdict, locked.safety_severity = verdict, severity
-    locked.full_clean(exclude=["image", "thumbnail"])
-    locked.save(update_fields=["safety_verdict", "safety_severity"])
+        return row
+    row.safety_verdict, row.safety_severity = verdict, severity
+    # Only the two fields this writes are validated: the rest of the row is as it was read, and asking the
+    # database again whether its workspace, job, draft and creator exist cost a query each, per image.
+    row.clean_fields(exclude=[f.name for f in Variant._meta.fields if f.name not in _VERDICT_FIELDS])
 
     def record(changed: Variant) -> None:
         safety_events.verdict(
@@ -149,12 +201,29 @@ def variant_apply_screening(*, variant: Variant, screening: Screening) -> Varian
         )
 
     if status != previous[0]:
-        variant_transition(actor=None, variant=locked, to=status, event=record)
+        variant_transition(
+            actor=None, variant=row, to=status, event=record, locked_status=previous[0], also_save=_VERDICT_FIELDS
+        )
     else:
-        record(locked)
-    variant.status, variant.safety_verdict = locked.status, locked.safety_verdict
-    variant.safety_severity = locked.safety_severity
-    return locked
+        row.save(update_fields=list(_VERDICT_FIELDS))
+        record(row)
+    if row is not variant:
+        variant.status, variant.safety_verdict = row.status, row.safety_verdict
+        variant.safety_severity = row.safety_severity
+    return row
+
+
+def variant_screen_with_image(*, variant: Variant) -> Screening:
+    """The image check of a new variant in a workspace without a hosted image screener
+    (``screens_image_pixels`` is false): recorded in the transaction that creates the image, which holds
+    its row, so the image is ready (or blocked, by its prompt's evidence) as soon as it exists."""
+    screening = screen_image(workspace=variant.workspace, image=b"")  # no screener reads the bytes
+    screening_record(
+        screening=screening, stage=SafetyStage.IMAGE, workspace=variant.workspace, job=variant.job, variant=variant
+    )
+    if not screening.pending:
+        variant_apply_screening(variant=variant, screening=screening, locked=True)
+    return screening
 
 
 def variant_rescreen(*, variant_id: int, http_client: httpx2.Client | None = None) -> Screening | None:
@@ -166,13 +235,17 @@ def variant_rescreen(*, variant_id: int, http_client: httpx2.Client | None = Non
     with variant.image.open("rb") as fh:
         data = fh.read()
     screening = screen_image(workspace=variant.workspace, image=data, http_client=http_client)
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch(variant.workspace):  # the evidence and the verdict: one chain write
         locked = Variant.objects.select_for_update(of=("self",)).get(pk=variant_id)
         if locked.status != VariantStatus.SAFETY_PENDING:
             return None
-        screening_record(screening=screening, stage=SafetyStage.IMAGE, workspace=variant.workspace, variant=locked)
+        # The workspace and job rows read above (neither changes what this writes): not read again.
+        locked.workspace, locked.job = variant.workspace, variant.job
+        screening_record(
+            screening=screening, stage=SafetyStage.IMAGE, workspace=variant.workspace, job=variant.job, variant=locked
+        )
         if not screening.pending:
-            variant_apply_screening(variant=locked, screening=screening)
+            variant_apply_screening(variant=locked, screening=screening, locked=True)
     return screening
 
 

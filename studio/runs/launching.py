@@ -21,12 +21,14 @@ Idempotent: a redelivered chunk only picks cells that still have no job, under t
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+from studio.core.audit import audit_batch
 from studio.core.models import Role
 from studio.core.outbox import outbox_enqueue
 from studio.core.permissions import require_role
@@ -35,20 +37,25 @@ from studio.generation.errors import BudgetExceeded
 from studio.generation.locks import campaign_lock
 from studio.generation.models import Deployment, GenerationJob, Operation
 from studio.generation.pricing import Estimate
+from studio.generation.screening import prompt_screenings_record
 from studio.generation.services.budget import budget_reserve
 from studio.generation.services.drafts import prompt_compose
 from studio.generation.services.launch import MAX_PROMPT_CHARS, LaunchRequest, _request_params
 from studio.lib.providers.routing import route_overrides
 from studio.runs import events
 from studio.runs.models import CellStatus, ProductionRun, RunCell, RunStatus
-from studio.runs.planning import CellPlan, PlanMemo, RunSpec, run_plan
+from studio.runs.planning import CellPlan, PlanMemo, RunSpec, cell_prompt, run_plan
 from studio.runs.planning import _cell_plan as cell_plan_for
+from studio.safety.services import screen_prompts
+from studio.safety.types import Screening
 
 # Cells per preparation transaction: short enough that a settling worker never waits long on the campaign
 # or the audit chain head, long enough that 1,000 cells are twenty commits.
 PREPARE_CHUNK = 50
 PREPARE_TASK = "runs.run_prepare"
 ROUTE = "explicit"
+
+logger = logging.getLogger(__name__)
 
 
 def _over_budget_words(**kwargs) -> str:
@@ -235,6 +242,7 @@ def run_prepare_chunk(
     campaign_id = ProductionRun.objects.filter(pk=run_id).values_list("campaign_id", flat=True).first()
     if campaign_id is None:
         return False
+    screenings = _prompts_prescreen(run_id, size)
     with transaction.atomic():
         campaign = campaign_lock(campaign_id)
         run = _run_lock(run_id)
@@ -254,52 +262,83 @@ def run_prepare_chunk(
         )
         more = len(cells) > size
         cells = cells[:size]
-        spec = run_spec_for(run)
-        memo = PlanMemo()
-        now = timezone.now()
-        ready: list[tuple[RunCell, GenerationJob, CellPlan]] = []
-        handed = failed = Decimal(0)
-        gone = "" if spec.deployment.active else f"its deployment {spec.deployment.name} was removed or switched off."
-        for cell in cells:
-            plan = cell_plan_for(spec, cell.target_format, cell.locale, memo) if not gone else None
-            reason = gone or plan.refusal
-            if not reason:
-                try:
-                    ready.append((cell, _job_for(run=run, spec=spec, cell=cell, plan=plan), plan))
-                    handed += cell.estimated_cost
-                    continue
-                except ValueError as exc:
-                    reason = str(exc)
-            _cell_fail(run=run, cell=cell, reason=reason, now=now)
-            failed += cell.estimated_cost
-        jobs = GenerationJob.objects.bulk_create([job for _cell, job, _plan in ready])
-        if jobs:  # what Job.save() tells the costs app (its budget alert), once for the chunk's campaign
-            post_save.send(sender=GenerationJob, instance=jobs[0], created=True, update_fields=None, raw=False)
-        for cell, job, plan in ready:
-            cell.job = job
-            cell.planned_size = job.planned_size
-            cell.plan_notes = job.plan_notes
-            cell.queued_at = now
-            cell.updated_at = now
-            estimate = Estimate(amount=plan.estimate, basis=plan.basis, per_image=plan.per_image)
-            studio_events.job_created(job=job, actor=run.created_by, estimate=estimate, references=[])
-        RunCell.objects.bulk_update(
-            [cell for cell, _job, _plan in ready], ["job", "planned_size", "plan_notes", "queued_at", "updated_at"]
-        )
-        _release(campaign, failed)
-        run.reserved_cost = max(Decimal(0), run.reserved_cost - handed - failed)
-        if not more:
-            _release(campaign, run.reserved_cost)  # nothing left to hand out (a rounding rest, if any)
-            run.reserved_cost, run.preparing = Decimal(0), False
-        run.save(update_fields=["reserved_cost", "preparing"])
-        if enqueue:
-            for cell, _job, _plan in ready:
-                outbox_enqueue(CELL_TASK, [cell.pk], queue=queue, workspace=run.workspace)
-            if more:
-                outbox_enqueue(PREPARE_TASK, [run.pk, queue], workspace=run.workspace)
-        if not more:
-            _run_finish_if_done(run)  # every cell may have failed its checks
+        # Every event of the chunk (each job made, its prompt's screening, a cell refused) is written under
+        # one lock of the audit chain head, the transaction's last, instead of two statements each.
+        with audit_batch(run.workspace):
+            spec = run_spec_for(run)
+            memo = PlanMemo()
+            now = timezone.now()
+            ready: list[tuple[RunCell, GenerationJob, CellPlan]] = []
+            handed = failed = Decimal(0)
+            deployment = spec.deployment
+            gone = "" if deployment.active else f"its deployment {deployment.name} was removed or switched off."
+            for cell in cells:
+                plan = cell_plan_for(spec, cell.target_format, cell.locale, memo) if not gone else None
+                reason = gone or plan.refusal
+                if not reason:
+                    try:
+                        ready.append((cell, _job_for(run=run, spec=spec, cell=cell, plan=plan), plan))
+                        handed += cell.estimated_cost
+                        continue
+                    except ValueError as exc:
+                        reason = str(exc)
+                _cell_fail(run=run, cell=cell, reason=reason, now=now)
+                failed += cell.estimated_cost
+            jobs = GenerationJob.objects.bulk_create([job for _cell, job, _plan in ready])
+            if jobs:  # what Job.save() tells the costs app (its budget alert), once for the chunk's campaign
+                post_save.send(sender=GenerationJob, instance=jobs[0], created=True, update_fields=None, raw=False)
+            for cell, job, plan in ready:
+                cell.job = job
+                cell.planned_size = job.planned_size
+                cell.plan_notes = job.plan_notes
+                cell.queued_at = now
+                cell.updated_at = now
+                estimate = Estimate(amount=plan.estimate, basis=plan.basis, per_image=plan.per_image)
+                studio_events.job_created(job=job, actor=run.created_by, estimate=estimate, references=[])
+            # The chunk's prompts were screened before the locks (one screening per distinct prompt, which may
+            # be a call to a hosted screener): recorded on each job here, so its cell need not screen it again.
+            prompt_screenings_record(workspace=run.workspace, jobs=jobs, screenings=screenings)
+            RunCell.objects.bulk_update(
+                [cell for cell, _job, _plan in ready], ["job", "planned_size", "plan_notes", "queued_at", "updated_at"]
+            )
+            _release(campaign, failed)
+            run.reserved_cost = max(Decimal(0), run.reserved_cost - handed - failed)
+            if not more:
+                _release(campaign, run.reserved_cost)  # nothing left to hand out (a rounding rest, if any)
+                run.reserved_cost, run.preparing = Decimal(0), False
+            run.save(update_fields=["reserved_cost", "preparing"])
+            if enqueue:
+                for cell, _job, _plan in ready:
+                    outbox_enqueue(CELL_TASK, [cell.pk], queue=queue, workspace=run.workspace)
+                if more:
+                    outbox_enqueue(PREPARE_TASK, [run.pk, queue], workspace=run.workspace)
+            if not more:
+                _run_finish_if_done(run)  # every cell may have failed its checks
     return more
+
+
+def _prompts_prescreen(run_id: int, size: int) -> dict[str, Screening]:
+    """Screen the distinct prompts of the next chunk's cells, outside any transaction (read unlocked: a cell
+    the chunk then does not take is screened again when it runs, one that it takes unscreened screens
+    itself). A screener that fails here only means the cells screen themselves, as single jobs do."""
+    related = ("workspace", "campaign", "source_version__draft__workspace", "master")
+    run = ProductionRun.objects.select_related(*related).get(pk=run_id)
+    cells = (
+        RunCell.objects.filter(run_id=run_id, job__isnull=True, status=CellStatus.QUEUED)
+        .order_by("pk")
+        .values_list("target_format__width", "target_format__height", "locale")[:size]
+    )
+    spec = RunSpec(
+        campaign=run.campaign, deployment=None, formats=[], locales=[], n=run.variants_per_cell,
+        quality=run.quality or "auto", version=run.source_version, master=run.master,
+    )  # fmt: skip
+    prompts = (cell_prompt(spec, w, h, locale) for w, h, locale in set(cells))
+    texts = list(dict.fromkeys(t for t in prompts if t and len(t) <= MAX_PROMPT_CHARS))  # one per distinct prompt
+    try:
+        return screen_prompts(workspace=run.workspace, texts=texts)
+    except Exception:  # noqa: BLE001 - e.g. a broken safety policy: each cell's own check reports it
+        logger.warning("pre-screening the prompts of run %s failed; its cells screen their own", run_id, exc_info=True)
+        return {}
 
 
 def run_preparation_release(*, campaign, run: ProductionRun) -> Decimal:

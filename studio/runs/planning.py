@@ -215,6 +215,25 @@ def _copy_for(version: DraftVersion, locale: str) -> str | None:
     return (version.locale_copy or {}).get(locale) if locale else None
 
 
+def _instruction(spec: RunSpec, width: int, height: int, locale: str, copy: str | None) -> str:
+    """A cell's edit instruction when it derives from a master (keep the composition, the format's own
+    aspect, the locale's copy); none for a generation from the draft."""
+    if spec.master is None:
+        return ""
+    template = DERIVE_INSTRUCTION if copy else DERIVE_INSTRUCTION_NO_COPY
+    return template.format(width=width, height=height, aspect=_aspect_label(width, height), copy=copy, locale=locale)
+
+
+def cell_prompt(spec: RunSpec, width: int, height: int, locale: str) -> str | None:
+    """The prompt a cell's job will carry (what its safety check reads); ``None`` when the locale has no
+    copy, so the cell is refused instead."""
+    copy = _copy_for(spec.source_version, locale)
+    if locale and not copy:
+        return None
+    instruction = _instruction(spec, width, height, locale, copy)
+    return prompt_compose(version=spec.source_version, locale=locale, instruction=instruction)
+
+
 def _cell_plan(spec: RunSpec, fmt: CampaignFormat, locale: str, memo: PlanMemo | None = None) -> CellPlan:
     memo = memo or PlanMemo()
     cell = CellPlan(target_format=fmt, locale=locale)
@@ -247,11 +266,7 @@ def _cell_plan(spec: RunSpec, fmt: CampaignFormat, locale: str, memo: PlanMemo |
             f"{ASPECT_TOLERANCE:.0%} tolerance. Use another deployment for this format."
         )
         return cell
-    if spec.master is not None:
-        template = DERIVE_INSTRUCTION if copy else DERIVE_INSTRUCTION_NO_COPY
-        cell.instruction = template.format(
-            width=fmt.width, height=fmt.height, aspect=_aspect_label(fmt.width, fmt.height), copy=copy, locale=locale
-        )
+    cell.instruction = _instruction(spec, fmt.width, fmt.height, locale, copy)
     try:
         estimate = memo.estimate(
             deployment=spec.deployment,

@@ -1,13 +1,15 @@
 """Production runs: launch (reserve the whole run under the campaign lock, then prepare its cells' jobs in
 chunks: ``studio.runs.launching``), run one cell, cancel, retry.
 
-Lock order (``studio.generation.locks``, extended for runs): the **campaign** row, then the **run** row,
-then **jobs** by primary key, then the run's **cells**, the audit chain head last. A cell's outcome is
-recorded under the cell's row lock (cell, audit); the run's row is locked after that commit, only when no
-cell is left open, so the last two cells finishing at once still finish the run exactly once (``cell_record``);
-cancelling and retrying hold the campaign first, so two cancels serialise
-and the second is told the run is already cancelled. Preparing a chunk of cells (``launching``) holds the
-campaign and the run, then the cells without a job; the jobs it makes are new rows nobody else waits on.
+Lock order (``studio.generation.locks``): the **campaign** row, then the **run** row, then **jobs** by
+primary key, then the run's **cells**, the audit chain head last. A succeeded cell's outcome is written in
+its job's own record transaction (``job_execute``'s ``on_record``: the campaign, the job, then the cell,
+with one write to the audit chain for the images, the job and the cell); other outcomes under the cell's
+row lock (``cell_record``: cell, audit). The run's row is locked after that commit, only when no cell is
+left open, so the last two cells finishing at once still finish the run exactly once; cancelling and
+retrying hold the campaign first, so two cancels serialise and the second is told the run is already
+cancelled. Preparing a chunk of cells (``launching``) holds the campaign and the run, then the cells
+without a job; the jobs it makes are new rows nobody else waits on.
 
 A launched cell's job is made from the planner's cell plan with the studio's launch checks (``launching``);
 a retried cell's by the studio's own ``job_launch(..., enqueue=False)`` (same checks, size plan, estimate
@@ -152,7 +154,7 @@ def _run_lock(run_id: int) -> ProductionRun:
     return ProductionRun.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=run_id)
 
 
-def cell_record(cell_id: int) -> RunCell:
+def cell_record(cell_id: int, *, job: GenerationJob | None = None, run: ProductionRun | None = None) -> RunCell:
     """Record the cell's outcome from its finished job, once (the cell, then the audit event), then end
     the run if that was its last open cell. Call it outside a transaction.
 
@@ -163,24 +165,65 @@ def cell_record(cell_id: int) -> RunCell:
     run's lock and status turn a second attempt into nothing, and the sweeper ends a run whose last
     recorder stopped in between."""
     with transaction.atomic():
-        cell = (
-            RunCell.objects.select_for_update(of=("self",))
-            .select_related("run__workspace", "target_format", "job")
-            .get(pk=cell_id)
-        )
-        if cell.status in CELL_TERMINAL or cell.job is None or not cell.job.is_terminal:
-            return cell
-        job = cell.job
-        cell.status = JOB_TO_CELL[job.status]
-        cell.actual_cost = job.actual_cost if job.actual_cost is not None else Decimal(0)
-        cell.error = job.error_message if cell.status != CellStatus.SUCCEEDED else ""
-        if job.error_code == "cancelled":
-            cell.status = CellStatus.CANCELLED
-        cell.finished_at = timezone.now()
-        cell.save(update_fields=["status", "actual_cost", "error", "finished_at", "updated_at"])
-        events.cell_finished(cell=cell, run=cell.run)
+        if job is not None and run is not None and job.is_terminal:
+            # The job as its own record saved it and the run read by ``cell_execute``: the cell's lock need
+            # not read either again (the run's workspace is the job's; the run's status is re-read, under
+            # its lock, only to end it).
+            cell = RunCell.objects.select_for_update(of=("self",)).select_related("target_format").get(pk=cell_id)
+            if cell.job_id == job.pk:
+                run.workspace = job.workspace
+                cell.run, cell.job = run, job
+            else:
+                cell = _cell_lock_with_related(cell_id)
+        else:
+            cell = _cell_lock_with_related(cell_id)
+        if cell.status not in CELL_TERMINAL:
+            if cell.job is None or not cell.job.is_terminal:
+                return cell
+            _cell_outcome_write(cell, cell.job)
+    # Also for a cell recorded already (with its job, or by an earlier delivery): its run may be left to end.
     _run_finish_when_done(cell.run_id)
     return cell
+
+
+def _cell_outcome_write(cell: RunCell, job: GenerationJob) -> None:
+    """The cell's outcome from its ended job, and its audit event (the caller holds the cell's lock)."""
+    cell.status = JOB_TO_CELL[job.status]
+    cell.actual_cost = job.actual_cost if job.actual_cost is not None else Decimal(0)
+    cell.error = job.error_message if cell.status != CellStatus.SUCCEEDED else ""
+    if job.error_code == "cancelled":
+        cell.status = CellStatus.CANCELLED
+    cell.finished_at = timezone.now()
+    cell.save(update_fields=["status", "actual_cost", "error", "finished_at", "updated_at"])
+    events.cell_finished(cell=cell, run=cell.run)
+
+
+class _RecordWithJob:
+    """``job_execute``'s ``on_record`` for a cell: its outcome is written in the job's own record
+    transaction (the job's row, then the cell's: the lock order), so a succeeded cell costs no transaction
+    and no chain write of its own. ``cell`` is set once that transaction committed (a record retried after
+    a lost deadlock may write it twice, but commits it once)."""
+
+    def __init__(self, cell_id: int, run: ProductionRun) -> None:
+        self.cell_id, self.run = cell_id, run
+        self.cell: RunCell | None = None
+
+    def __call__(self, job: GenerationJob) -> None:
+        cell = RunCell.objects.select_for_update(of=("self",)).select_related("target_format").get(pk=self.cell_id)
+        if cell.status in CELL_TERMINAL or cell.job_id != job.pk:
+            return
+        self.run.workspace = job.workspace  # the run's workspace is its jobs'
+        cell.run, cell.job = self.run, job
+        _cell_outcome_write(cell, job)
+        transaction.on_commit(lambda: setattr(self, "cell", cell))
+
+
+def _cell_lock_with_related(cell_id: int) -> RunCell:
+    return (
+        RunCell.objects.select_for_update(of=("self",))
+        .select_related("run__workspace", "target_format", "job")
+        .get(pk=cell_id)
+    )
 
 
 def _run_finish_when_done(run_id: int) -> bool:
@@ -214,10 +257,14 @@ def cell_execute(*, cell_id: int, provider_factory=get_provider) -> RunCell:
         return cell_record(cell_id)
     if not _cell_start(cell_id):
         return RunCell.objects.get(pk=cell_id)
-    job = job_execute(job_id=cell.job_id, provider_factory=provider_factory)
+    with_job = _RecordWithJob(cell_id, run)
+    job = job_execute(job_id=cell.job_id, provider_factory=provider_factory, on_record=with_job)
+    if with_job.cell is not None:  # recorded with the job: only the run may be left to end
+        _run_finish_when_done(run.pk)
+        return with_job.cell
     if not job.is_terminal:  # another delivery holds the job's live lease: it records the cell
         return RunCell.objects.get(pk=cell_id)
-    return cell_record(cell_id)
+    return cell_record(cell_id, job=job, run=run)
 
 
 def cell_give_up(*, cell_id: int, reason: str) -> RunCell:

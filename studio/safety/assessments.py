@@ -70,6 +70,45 @@ def assessments_store(
     return rows
 
 
+@transaction.atomic(savepoint=False)  # part of the caller's transaction, like ``assessments_store``
+def assessments_store_many(
+    *, screening: Screening, stage: str, workspace: Workspace, job_ids: list[int], text: str = ""
+) -> dict[int, list[SafetyAssessment]]:
+    """One screening of a text shared by new jobs (a run's cells with the same prompt): each job gets the
+    rows ``assessments_store`` would give it, in one ``INSERT``. The jobs are new, so each row is the
+    first attempt of its screener; the rows are validated once, since they differ only by job."""
+    templates = []
+    for result in screening.results:
+        row = SafetyAssessment(
+            workspace=workspace,
+            job_id=job_ids[0] if job_ids else None,
+            variant_id=None,
+            stage=stage,
+            screener=result.screener,
+            status=result.status,
+            verdict=result.verdict,
+            categories=result.categories,
+            matches=result.matches,
+            decided_by=result.decided_by[:200],
+            explanation=result.explanation,
+            screened_text=text,
+            error=result.error,
+            attempts=1,
+        )
+        _clean(row)
+        templates.append(row)
+    rows = [SafetyAssessment(**{**_values(template), "job_id": job_id}) for job_id in job_ids for template in templates]
+    SafetyAssessment.objects.bulk_create(rows)
+    by_job: dict[int, list[SafetyAssessment]] = {job_id: [] for job_id in job_ids}
+    for row in rows:
+        by_job[row.job_id].append(row)
+    return by_job
+
+
+def _values(row: SafetyAssessment) -> dict[str, Any]:
+    return {f.attname: getattr(row, f.attname) for f in SafetyAssessment._meta.concrete_fields if not f.primary_key}
+
+
 @dataclass(frozen=True)
 class ProviderJudgement:
     """The image service's own filter read through the workspace policy."""

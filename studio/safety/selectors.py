@@ -28,16 +28,25 @@ def assessments_for(*, variant_id: int, job_id: int | None) -> QuerySet[SafetyAs
     ).order_by("created_at", "pk")
 
 
-def highest_severity(*, variant_id: int, job_id: int | None) -> int:
-    """The risk a reviewer filters by: the highest severity any screener gave the image or its prompt."""
-    rows = SafetyAssessment.objects.filter(Q(variant_id=variant_id) | Q(job_id=job_id, variant__isnull=True))
+def _evidence_rows(*, variant_id: int, job_id: int | None) -> QuerySet[SafetyAssessment]:
+    """An image's own rows and every row about its job's prompt (any stage)."""
+    return SafetyAssessment.objects.filter(Q(variant_id=variant_id) | Q(job_id=job_id, variant__isnull=True))
+
+
+def _severity_of(categories_lists: Iterable[Any]) -> int:
     severities = [
         int(category.get("severity") or 0)
-        for categories in rows.values_list("categories", flat=True)
+        for categories in categories_lists
         for category in categories or []
         if isinstance(category, dict) and str(category.get("severity", "0")).isdigit()
     ]
     return min(max(severities, default=0), 7)
+
+
+def highest_severity(*, variant_id: int, job_id: int | None) -> int:
+    """The risk a reviewer filters by: the highest severity any screener gave the image or its prompt."""
+    rows = _evidence_rows(variant_id=variant_id, job_id=job_id)
+    return _severity_of(rows.values_list("categories", flat=True))
 
 
 def latest_per_screener(assessments: Iterable[SafetyAssessment]) -> list[SafetyAssessment]:
@@ -62,15 +71,30 @@ def evidence_verdicts(assessments: Iterable[SafetyAssessment]) -> list[str]:
     return verdicts
 
 
+def _verdict_over(rows: list[SafetyAssessment], *, workspace: Workspace, image_verdict: str) -> str:
+    verdicts = evidence_verdicts(rows)
+    if not any(row.stage == SafetyStage.IMAGE for row in rows):
+        verdicts.append(image_verdict)
+    return policy_for(workspace).floor(strictest(verdicts))
+
+
 def combined_verdict(*, workspace: Workspace, variant_id: int, job_id: int | None, image_verdict: str) -> str:
     """Combined verdict over an image's evidence, with the workspace's floor. Without any image-stage row
     yet, ``image_verdict`` (a screening being applied, or the image's stored verdict) stands in for the
     image check. Never weaker than the job's prompt check."""
     rows = list(assessments_for(variant_id=variant_id, job_id=job_id))
-    verdicts = evidence_verdicts(rows)
-    if not any(row.stage == SafetyStage.IMAGE for row in rows):
-        verdicts.append(image_verdict)
-    return policy_for(workspace).floor(strictest(verdicts))
+    return _verdict_over(rows, workspace=workspace, image_verdict=image_verdict)
+
+
+def verdict_and_severity(
+    *, workspace: Workspace, variant_id: int, job_id: int | None, image_verdict: str
+) -> tuple[str, int]:
+    """``combined_verdict`` and ``highest_severity`` from one read of the evidence (applying a screening
+    needs both, once per generated image)."""
+    rows = list(_evidence_rows(variant_id=variant_id, job_id=job_id).order_by("created_at", "pk"))
+    verdict_rows = [row for row in rows if row.variant_id == variant_id or row.stage in JOB_STAGES]
+    verdict = _verdict_over(verdict_rows, workspace=workspace, image_verdict=image_verdict)
+    return verdict, _severity_of(row.categories for row in rows)
 
 
 def highlight_matches(text: str, matches: Iterable[dict[str, Any]]) -> SafeString:

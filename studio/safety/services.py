@@ -18,7 +18,7 @@ import httpx2
 
 from studio.core.models import Workspace
 from studio.safety.azure import AzureContentSafetyClient, blocklist_name_for
-from studio.safety.local import find_term, fold, local_screen
+from studio.safety.local import find_term, fold, local_screen, rules_for
 from studio.safety.models import AssessmentStatus, SafetyStage, SafetyVerdict, Screener
 from studio.safety.openai_moderation import ModerationResult, OpenAIModerationClient
 from studio.safety.policy import (
@@ -52,6 +52,13 @@ def _hosted_clients(workspace: Workspace, http_client: httpx2.Client | None) -> 
         else:
             clients[name] = client
     return clients, missing
+
+
+def screens_image_pixels(workspace: Workspace) -> bool:
+    """Whether the workspace chose a hosted screener (which reads an image's pixels, over the network).
+    Without one the image check is the local rules' note that they read text only: it cannot wait on
+    anything, so the studio records it with the image instead of in a task of its own."""
+    return any(s in (Screener.AZURE, Screener.OPENAI) for s in (workspace.safety_screeners or []))
 
 
 def _azure_text(
@@ -234,8 +241,26 @@ def _message(*, verdict: str, raw: str, results: list[ScreenerResult], policy: S
 def screen_prompt(*, workspace: Workspace, text: str, http_client: httpx2.Client | None = None) -> Screening:
     """Local rules plus every configured hosted screener (Azure text analysis with the workspace
     blocklist and Prompt Shields; OpenAI moderation). Reads rules; writes nothing."""
+    return _screen_prompt(workspace=workspace, text=text, policy=policy_for(workspace), http_client=http_client)
+
+
+def screen_prompts(
+    *, workspace: Workspace, texts: list[str], http_client: httpx2.Client | None = None
+) -> dict[str, Screening]:
+    """``screen_prompt`` over each distinct text, with the workspace's policy and rules read once (a
+    production run screens one prompt per locale for hundreds of cells). Reads rules; writes nothing."""
     policy = policy_for(workspace)
-    results = [local_screen(workspace=workspace, text=text, policy=policy)]
+    rules = rules_for(workspace)
+    return {
+        text: _screen_prompt(workspace=workspace, text=text, policy=policy, rules=rules, http_client=http_client)
+        for text in dict.fromkeys(texts)
+    }
+
+
+def _screen_prompt(
+    *, workspace: Workspace, text: str, policy, rules=None, http_client: httpx2.Client | None = None
+) -> Screening:
+    results = [local_screen(workspace=workspace, text=text, policy=policy, rules=rules)]
     clients, missing = _hosted_clients(workspace, http_client)
     if Screener.AZURE in clients:
         azure = clients[Screener.AZURE]

@@ -140,3 +140,44 @@ def test_values_round_trip_through_jsonb_and_inet_unchanged():
     assert [e.ip for e in stored] == ["2001:db8::1", "192.0.2.7"]
     assert all(audit.event_hash(e) == e.hash for e in stored)
     assert audit_verify(workspace=workspace).ok
+
+
+def test_batches_and_single_appends_at_once_never_fork_the_chain():
+    """``audit_batch`` writes its events in one statement on PostgreSQL (the CTE with many rows): threads
+    writing batches of 1-5 events and single appends at the same moment leave one verifiable chain."""
+    from studio.core.audit import audit_batch
+
+    workspace = f.WorkspaceFactory()
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(8):
+                with transaction.atomic():
+                    if n % 2:
+                        audit_append(workspace=workspace, actor=None, action="studio.test.single",
+                                     subject_type="studio.variant", subject_id=n, data={"i": i})  # fmt: skip
+                        continue
+                    with audit_batch(workspace):
+                        for k in range(1 + i % 5):
+                            audit_append(workspace=workspace, actor=None, action="studio.test.batched",
+                                         subject_type="studio.variant", subject_id=n, data={"i": i, "k": k,
+                                         "price": Decimal("0.000001")})  # fmt: skip
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert not errors, errors
+    singles, batched = 3 * 8, 3 * sum(1 + i % 5 for i in range(8))
+    seqs = list(AuditEvent.objects.filter(workspace=workspace).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, singles + batched + 1))
+    assert AuditChain.objects.get(workspace=workspace).last_seq == len(seqs)
+    assert audit_verify(workspace=workspace).ok

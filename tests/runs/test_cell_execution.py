@@ -14,12 +14,13 @@ from studio.generation.services.storage import THUMBNAIL_EDGE, thumbnail_make
 from studio.runs import services
 from studio.runs.models import CellStatus, RunStatus
 
-# One cell, start to end, on SQLite with the offline renderer: read the cell, mark it running, screen the
-# prompt, claim the job, call, record the variants and the cost, record the cell, with the after-commit
-# work (the cost facts, publishing the image check). 50 when this was written (82 on PostgreSQL before
-# issue 11's work took out re-reads under locks, per-row validation queries and a run lock per cell); the
-# margin is for a listener another app adds, not for a second round of re-reads.
-CELL_QUERY_BUDGET = 55
+# One cell, start to end, on SQLite with the offline renderer and the database limiter (six of these): read
+# the cell, mark it running, claim the job, call, record the variants, their image check (local rules
+# only: no task of its own), the job and the cell in one transaction with one write to the audit chain,
+# then see whether the run ended. The prompt was screened while the run was prepared. 36 when this was
+# written, image check included (50 plus the check's own task of about 15 before the second round of issue
+# 11's work, 82 on PostgreSQL before the first); the margin is for a listener another app adds.
+CELL_QUERY_BUDGET = 39
 
 
 def _png(size: tuple[int, int], mode: str = "RGB") -> bytes:

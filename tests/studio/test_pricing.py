@@ -107,10 +107,26 @@ def test_estimate_from_history_after_five_jobs_in_one_query(offline_deployment, 
     )
     assert "no history yet" in fallback.basis
     _recorded(offline_deployment, tokens=2000, n=3)
-    with django_assert_num_queries(2):  # the price row, then one aggregate over history
+    with django_assert_num_queries(1):  # one aggregate over history (the price row is remembered: see below)
         estimate = estimate_job_cost(
             deployment=offline_deployment, quality="medium", width=1024, height=1024, n=2, prompt=""
         )
     assert estimate.basis == "from 5 recent jobs at medium quality, ~1 MP"
     assert estimate.per_image == Decimal("0.060000")  # 2000 tokens * $30/M
     assert estimate.amount == Decimal("0.120000")
+
+
+def test_a_price_is_remembered_briefly_and_forgotten_when_a_price_row_is_saved(
+    offline_deployment, django_assert_num_queries
+):
+    from studio.generation.pricing import price_for
+
+    profile = offline_deployment.profile
+    first = price_for(model_name=profile.name, provider=offline_deployment.provider)
+    with django_assert_num_queries(0):
+        assert price_for(model_name=profile.name, provider=offline_deployment.provider) == first
+    first.image_output = first.image_output + 1
+    first.save()
+    with django_assert_num_queries(1):
+        again = price_for(model_name=profile.name, provider=offline_deployment.provider)
+    assert again.image_output == first.image_output

@@ -214,7 +214,9 @@ def test_a_running_job_with_a_live_lease_is_left_alone_and_never_called_twice(qu
     factory.assert_not_called()
 
 
-def test_a_variant_whose_check_was_never_queued_is_rescreened(queued, django_capture_on_commit_callbacks):
+def test_a_variant_whose_check_was_never_queued_is_rescreened(queued, django_capture_on_commit_callbacks, monkeypatch):
+    # The image check as a task of its own, as in a workspace with a hosted image screener.
+    monkeypatch.setattr(execution, "screens_image_pixels", lambda workspace: True)
     _published()
     with broker_down(), django_capture_on_commit_callbacks(execute=True):
         job = services.job_execute(job_id=queued.pk)  # the job ends; its images' checks are not queued

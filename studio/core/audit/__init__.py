@@ -6,6 +6,7 @@ machine name from the registry in ``studio.core.events``. Everything public is r
 ``from studio.core.audit import audit_record`` is the one import other apps need.
 """
 
+from studio.core.audit.batch import AuditBatch, audit_batch
 from studio.core.audit.chain import (
     GENESIS_HASH,
     SYSTEM_LABEL,
@@ -38,6 +39,8 @@ from studio.core.audit.verify import (
 from studio.core.events import UnknownEventType
 
 __all__ = [
+    "AuditBatch",
+    "audit_batch",
     "GENESIS_HASH",
     "PROBLEM_CHANGED",
     "PROBLEM_HEAD",

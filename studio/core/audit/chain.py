@@ -20,6 +20,7 @@ Lock order (one order for the whole product, so concurrent transactions queue in
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import hashlib
 import json
@@ -39,6 +40,9 @@ from studio.core.events import EventType, UnknownEventType, registry
 from studio.core.models import AuditChain, AuditEvent, Workspace
 
 GENESIS_HASH = "0" * 64
+
+# The ``audit_batch`` open in this thread (or task), if any: its workspace's appends wait in it.
+open_batch: contextvars.ContextVar[Any] = contextvars.ContextVar("audit_batch", default=None)
 
 # Sent once the transaction that appended ``event`` has committed (never for a rolled-back append), so
 # higher layers (webhooks) learn of events without the chain importing them. Receivers must be quick
@@ -276,6 +280,26 @@ def audit_append(
     meta = current_request_meta()
     if subject_id in ("", None) and subject is not None:
         subject_id = subject.pk
+    batch = open_batch.get()
+    if batch is not None and batch.workspace.pk == workspace.pk and connection.in_atomic_block:
+        # An ``audit_batch`` collects the events of this transaction; it numbers, hashes and writes them
+        # together when it closes (studio.core.audit.batch).
+        event = AuditEvent(
+            workspace=workspace,
+            seq=0,
+            action=action,
+            actor=actor,
+            actor_label=actor_label_for(actor),
+            subject_type=subject_type or subject_kind(subject),
+            subject_id=str(subject_id),
+            data=_normalise(data or {}),
+            ip=meta.ip,
+            user_agent=meta.user_agent,
+            created_at=timezone.now(),
+            prev_hash="",
+        )
+        batch.events.append(event)
+        return event
     with transaction.atomic(savepoint=False):
         chain_id, last_seq, last_hash = _lock_head(workspace)  # the last lock taken: see LOCK ORDER
         event = AuditEvent(

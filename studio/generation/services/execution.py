@@ -19,10 +19,11 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from studio.core.audit import audit_batch
 from studio.generation import events, screening
 from studio.generation.errors import JobRetry
 from studio.generation.limiter import deployment_slot, deployment_slow_down
@@ -54,14 +55,20 @@ from studio.lib.providers import (
 )
 from studio.lib.providers.retry import backoff_seconds
 from studio.lib.sizing import check_returned_size, plan_size
+from studio.safety.models import SafetyAssessment, SafetyStage
+from studio.safety.services import screens_image_pixels
 from studio.safety.tasks import backoff_seconds as safety_backoff
 
 ProviderFactory = Callable[[Any], ImageProvider]
 logger = logging.getLogger(__name__)
 
-_JOB_RELATED = ("deployment__profile", "workspace", "draft_version__draft")
-# What recording a success reads through the job, in the locking statement: its variants' draft and creator.
-_RECORD_RELATED = ("workspace", "draft_version__draft", "created_by")
+_JOB_RELATED = ("deployment__profile", "workspace", "draft_version__draft", "created_by")
+# What recording a success reads through the job (its workspace, its variants' draft and creator): read
+# with the job before the call and handed to the row locked for the record, since a job's workspace,
+# version, creator and deployment never change. The lock itself is then one narrow statement.
+_RECORD_RELATED = ("workspace", "draft_version", "created_by", "deployment")
+# Whether the prompt was screened already (a production run screens its cells' prompts while preparing).
+_PROMPT_SCREENED = Exists(SafetyAssessment.objects.filter(job_id=OuterRef("pk"), stage=SafetyStage.PROMPT))
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,19 @@ class StoredImage:
     mismatch: str | None = None  # the size check against the plan, made before the record transaction
 
 
-def job_execute(*, job_id: int, provider_factory: ProviderFactory = get_provider) -> GenerationJob:
+def job_execute(
+    *,
+    job_id: int,
+    provider_factory: ProviderFactory = get_provider,
+    on_record: Callable[[GenerationJob], Any] | None = None,
+) -> GenerationJob:
     """Run one job to completion. Idempotent: a redelivered or repeated run of a finished job does
-    nothing, and variants plus cost are written once, in one transaction, under the job's row lock."""
-    job = GenerationJob.objects.select_related(*_JOB_RELATED).get(pk=job_id)
+    nothing, and variants plus cost are written once, in one transaction, under the job's row lock.
+
+    ``on_record(job)``: what a layer above records with a success, in the same transaction, after the job's
+    own rows and events (a production run's cell: its row is locked after the job's, as the lock order
+    says). Not called when the job ends otherwise; the caller records those outcomes itself."""
+    job = GenerationJob.objects.select_related(*_JOB_RELATED).annotate(prompt_screened=_PROMPT_SCREENED).get(pk=job_id)
     if job.is_terminal:
         return job
     outcome = job_screen_prompt(job)
@@ -116,6 +132,8 @@ def job_execute(*, job_id: int, provider_factory: ProviderFactory = get_provider
             actual=actual,
             latency_ms=latency_ms,
             campaign_id=job.campaign_id,
+            read=job,
+            on_record=on_record,
         )
     )
 
@@ -223,7 +241,7 @@ def _images_store(job: GenerationJob, result: ProviderResult) -> list[StoredImag
     for index, image in enumerate(result.images):
         sha = hashlib.sha256(image.data).hexdigest()
         path = image_store(job.workspace.slug, "variants", sha, image.format, image.data)
-        thumb = image_store(job.workspace.slug, "thumbs", sha, "webp", thumbnail_make(image.data))
+        thumb = image_store(job.workspace.slug, "thumbs", sha, "webp", thumbnail_make(image.data, image.pixels))
         mismatch = _size_mismatch(job, image)
         stored.append(StoredImage(index=index, image=image, sha256=sha, path=path, thumbnail=thumb, mismatch=mismatch))
     return stored
@@ -294,57 +312,69 @@ def _job_record(
     actual: Decimal,
     latency_ms: int,
     campaign_id: int,
+    read: GenerationJob,
+    on_record: Callable[[GenerationJob], Any] | None = None,
 ) -> GenerationJob:
     # Lock order (studio.generation.locks): campaign, then the job, then variants; audit chain head last.
-    # The campaign id comes from the job read before the call (a job's campaign never changes), and the
-    # job's lock reads what the variants and the events use in the same statement.
-    campaign_lock(campaign_id)
-    job = job_lock(job_id, related=_RECORD_RELATED)
+    # The campaign id comes from the job read before the call (a job's campaign never changes).
+    campaign = campaign_lock(campaign_id)
+    job = job_lock(job_id, related=())
+    for name in _RECORD_RELATED:  # the unchanging related rows, as read before the call (see above)
+        setattr(job, name, getattr(read, name))
     if job.is_terminal:  # another delivery finished first: keep its variants and cost
         return job
-    budget_settle(job=job, actual=actual)
-    variants = _variants_create(job, stored)
-    if result.prompt_filter_results:
-        screening.provider_filters_record(
-            workspace=job.workspace, job=job, stage="provider_prompt", filter_results=result.prompt_filter_results
+    # The image, the job and what follows them (a review closed by a newer version) are recorded under one
+    # lock of the audit chain head, taken last, when the block ends.
+    with audit_batch(job.workspace):
+        budget_settle(job=job, actual=actual, campaign=campaign)
+        variants = _variants_create(job, stored)
+        if result.prompt_filter_results:
+            screening.provider_filters_record(
+                workspace=job.workspace, job=job, stage="provider_prompt", filter_results=result.prompt_filter_results
+            )
+        job.status = JobStatus.SUCCEEDED
+        job.progress = 100
+        job.usage = result.usage.as_dict()
+        job.actual_cost = actual
+        job.provider_request_id = result.request_id[:200]
+        job.latency_ms = result.latency_ms or latency_ms
+        job.finished_at = timezone.now()
+        mismatches = [v for v in variants if v.size_mismatch]
+        notes = []
+        if mismatches:
+            notes.append(
+                f"The service returned {mismatches[0].size} instead of the planned "
+                f"{job.planned_size}; the image is kept and its rendition is planned from its "
+                "real size."
+            )
+        if billed := timeout_notes(job):  # an earlier attempt timed out: it may be on the provider's bill
+            notes.append(billed[0].upper() + billed[1:])
+        job.error_message = " ".join(notes)
+        job.save(
+            update_fields=[
+                "status",
+                "progress",
+                "usage",
+                "actual_cost",
+                "provider_request_id",
+                "latency_ms",
+                "finished_at",
+                "reserved_cost",
+                "error_message",
+            ]
         )
-    job.status = JobStatus.SUCCEEDED
-    job.progress = 100
-    job.usage = result.usage.as_dict()
-    job.actual_cost = actual
-    job.provider_request_id = result.request_id[:200]
-    job.latency_ms = result.latency_ms or latency_ms
-    job.finished_at = timezone.now()
-    mismatches = [v for v in variants if v.size_mismatch]
-    notes = []
-    if mismatches:
-        notes.append(
-            f"The service returned {mismatches[0].size} instead of the planned "
-            f"{job.planned_size}; the image is kept and its rendition is planned from its "
-            "real size."
-        )
-    if billed := timeout_notes(job):  # an earlier attempt timed out: it may be on the provider's bill
-        notes.append(billed[0].upper() + billed[1:])
-    job.error_message = " ".join(notes)
-    job.save(
-        update_fields=[
-            "status",
-            "progress",
-            "usage",
-            "actual_cost",
-            "provider_request_id",
-            "latency_ms",
-            "finished_at",
-            "reserved_cost",
-            "error_message",
-        ]
-    )
-    events.job_succeeded(job=job, variants=variants, actual=actual)
-    if job.base_variant_id:
-        # A newer version of the base now exists: whatever reviews it (the approvals app) closes.
-        variant_superseded.send(sender=Variant, variant=job.base_variant, actor=job.created_by)
-    _screens_enqueue([v.pk for v in variants], workspace=job.workspace)
-    return job
+        events.job_succeeded(job=job, variants=variants, actual=actual)
+        if on_record is not None:
+            on_record(job)
+        if job.base_variant_id:
+            # A newer version of the base now exists: whatever reviews it (the approvals app) closes.
+            variant_superseded.send(sender=Variant, variant=job.base_variant, actor=job.created_by)
+        if screens_image_pixels(job.workspace):
+            _screens_enqueue([v.pk for v in variants], workspace=job.workspace)
+        else:  # local rules only: nothing to wait for, so no task of its own
+            for variant in variants:
+                screening.variant_screen_with_image(variant=variant)
+        return job
 
 
 def _screens_enqueue(variant_ids: list[int], *, workspace) -> None:

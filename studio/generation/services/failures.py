@@ -63,7 +63,11 @@ def job_finish_without_images(
 
 def job_screen_prompt(job: GenerationJob) -> str:
     """Pre-screen the prompt (and instruction) once per job. Returns "ok", "pending" or "blocked"."""
-    if job.assessments.filter(stage="prompt").exists() and job.status != JobStatus.SAFETY_PENDING:
+    # ``prompt_screened``: annotated by ``job_execute``'s read of the job, which saves this query per cell.
+    screened = getattr(job, "prompt_screened", None)
+    if screened is None:
+        screened = job.assessments.filter(stage="prompt").exists()
+    if screened and job.status != JobStatus.SAFETY_PENDING:
         return "ok"
     screening = screen_prompt(workspace=job.workspace, text=job.prompt)
     settles = not screening.pending and screening.verdict == "block"

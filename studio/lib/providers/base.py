@@ -46,6 +46,10 @@ class GeneratedImage:
     height: int
     format: str  # "png" | "jpeg" | "webp", read from the bytes, not trusted from the response
     filter_results: dict[str, Any] = field(default_factory=dict)
+    # The decoded picture when the client already decoded ``data`` to check it (a Pillow image): the
+    # thumbnail is made from it (shrinking it in place) instead of decoding the same bytes a second time.
+    # Not part of equality; ``data`` stays the image.
+    pixels: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -66,20 +66,27 @@ def parse_usage(usage: dict[str, Any] | None) -> Usage:
 def image_info(data: bytes) -> tuple[int, int, str]:
     """(width, height, format) of real image bytes, fully decoded, with the decompression-bomb guard on.
     Raises ``ProviderError(MALFORMED)`` for anything else."""
+    width, height, fmt, _pixels = image_decoded(data)
+    return width, height, fmt
+
+
+def image_decoded(data: bytes) -> tuple[int, int, str, Image.Image]:
+    """``image_info`` plus the decoded picture itself (checking the bytes means decoding them all: the
+    caller may as well keep the result, e.g. for the thumbnail)."""
     limit = getattr(settings, "IMPRIMATUR_MAX_IMAGE_PIXELS", 40_000_000)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
-                fmt = by_pillow(img.format, STORED)
-                if width * height > limit:
-                    raise ProviderError(
-                        f"The service sent an image of {width}x{height} pixels, more than the {limit:,} we accept.",
-                        kind=ErrorKind.MALFORMED,
-                        code="image_too_large",
-                    )
-                img.load()
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            fmt = by_pillow(img.format, STORED)
+            if width * height > limit:
+                raise ProviderError(
+                    f"The service sent an image of {width}x{height} pixels, more than the {limit:,} we accept.",
+                    kind=ErrorKind.MALFORMED,
+                    code="image_too_large",
+                )
+            img.load()
     except ProviderError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -94,7 +101,7 @@ def image_info(data: bytes) -> tuple[int, int, str]:
             kind=ErrorKind.MALFORMED,
             code="unsupported_format",
         )
-    return width, height, fmt.name
+    return width, height, fmt.name, img
 
 
 def decode_image(b64: Any) -> GeneratedImage:
@@ -112,8 +119,8 @@ def decode_image(b64: Any) -> GeneratedImage:
             kind=ErrorKind.MALFORMED,
             code="bad_base64",
         ) from exc
-    width, height, fmt = image_info(data)
-    return GeneratedImage(data=data, width=width, height=height, format=fmt)
+    width, height, fmt, pixels = image_decoded(data)
+    return GeneratedImage(data=data, width=width, height=height, format=fmt, pixels=pixels)
 
 
 def request_id_from(headers: Any) -> str:
