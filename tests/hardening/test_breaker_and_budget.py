@@ -218,3 +218,14 @@ def test_every_call_holds_a_limiter_slot_and_a_429_slows_every_worker_down(queue
         _run(queued.pk, Failing(busy))
     assert held == [("enter", offline_deployment.pk), ("exit", offline_deployment.pk)]
     assert slowed == [(offline_deployment.pk, 7.5)]
+
+
+def test_a_deployment_read_with_its_job_and_closed_is_admitted_without_another_read(
+    offline_deployment, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        assert breaker.breaker_admit(offline_deployment, just_read=True) is None
+    for _ in range(breaker.threshold()):
+        breaker.breaker_record_failure(offline_deployment)
+    offline_deployment.refresh_from_db()  # as the job's read would see it now
+    assert breaker.breaker_admit(offline_deployment, just_read=True) is not None

@@ -63,10 +63,16 @@ def breaker_paused_until(deployment: Deployment, *, now: datetime | None = None)
     return open_until if open_until is not None and open_until > now else None
 
 
-def breaker_admit(deployment: Deployment, *, now: datetime | None = None) -> datetime | None:
+def breaker_admit(deployment: Deployment, *, now: datetime | None = None, just_read: bool = False) -> datetime | None:
     """Before a call: None when it may go ahead, else until when calls are paused. In the half-open state
-    one conditional UPDATE lets exactly one caller through as the probe; the others see it open."""
+    one conditional UPDATE lets exactly one caller through as the probe; the others see it open.
+
+    ``just_read``: ``deployment`` was read from the database a moment ago (with the job about to call):
+    a closed breaker in that row lets the call go ahead without reading the row again; anything else is
+    checked against the row as it is now."""
     now = now or timezone.now()
+    if just_read and deployment.consecutive_failures == 0 and deployment.circuit_open_until is None:
+        return None
     failures, open_until = _state(deployment.pk)
     if open_until is not None and open_until > now:
         return open_until

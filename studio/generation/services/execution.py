@@ -104,7 +104,7 @@ def job_execute(
             raise JobRetry(countdown=backoff_seconds(max(job.attempts, 1), None), reason="safety check pending")
         return GenerationJob.objects.get(pk=job_id)
 
-    paused = breaker.breaker_admit(job.deployment)
+    paused = breaker.breaker_admit(job.deployment, just_read=True)  # read with the job, just now
     if paused is not None:  # the deployment keeps failing: wait (within the retry budget), make no call
         return transient_db_retry(lambda: job_wait_for_breaker(job_id=job_id, paused_until=paused))
     job, claimed = transient_db_retry(lambda: _job_claim(job))
