@@ -48,26 +48,32 @@ def assessments_store(
         earlier = SafetyAssessment.objects.filter(
             stage=stage, screener=result.screener, job_id=job_id, variant_id=variant_id
         )
-        row = SafetyAssessment(
-            workspace=workspace,
-            job_id=job_id,
-            variant_id=variant_id,
-            stage=stage,
-            screener=result.screener,
-            status=result.status,
-            verdict=result.verdict,
-            categories=result.categories,
-            matches=result.matches,
-            decided_by=result.decided_by[:200],
-            explanation=result.explanation,
-            screened_text=text,
-            error=result.error,
-            attempts=earlier.count() + 1,
-        )
+        row = _row(result, workspace=workspace, job_id=job_id, variant_id=variant_id, stage=stage, text=text)
+        row.attempts = earlier.count() + 1
         _clean(row)
         row.save()
         rows.append(row)
     return rows
+
+
+def _row(result, *, workspace: Workspace, job_id: int | None, variant_id: int | None, stage: str, text: str):
+    """The unsaved assessment of one screener's result (a first attempt)."""
+    return SafetyAssessment(
+        workspace=workspace,
+        job_id=job_id,
+        variant_id=variant_id,
+        stage=stage,
+        screener=result.screener,
+        status=result.status,
+        verdict=result.verdict,
+        categories=result.categories,
+        matches=result.matches,
+        decided_by=result.decided_by[:200],
+        explanation=result.explanation,
+        screened_text=text,
+        error=result.error,
+        attempts=1,
+    )
 
 
 @transaction.atomic(savepoint=False)  # part of the caller's transaction, like ``assessments_store``
@@ -79,22 +85,8 @@ def assessments_store_many(
     first attempt of its screener; the rows are validated once, since they differ only by job."""
     templates = []
     for result in screening.results:
-        row = SafetyAssessment(
-            workspace=workspace,
-            job_id=job_ids[0] if job_ids else None,
-            variant_id=None,
-            stage=stage,
-            screener=result.screener,
-            status=result.status,
-            verdict=result.verdict,
-            categories=result.categories,
-            matches=result.matches,
-            decided_by=result.decided_by[:200],
-            explanation=result.explanation,
-            screened_text=text,
-            error=result.error,
-            attempts=1,
-        )
+        row = _row(result, workspace=workspace, job_id=job_ids[0] if job_ids else None, variant_id=None,
+                   stage=stage, text=text)  # fmt: skip
         _clean(row)
         templates.append(row)
     rows = [SafetyAssessment(**{**_values(template), "job_id": job_id}) for job_id in job_ids for template in templates]

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from studio.core.audit.chain import (
     _EVENT_FIELDS,
@@ -63,8 +64,9 @@ def audit_batch_write(batch: AuditBatch) -> None:
     if not batch.events:
         return
     chain_id, last_seq, last_hash = _lock_head(batch.workspace)
+    now = timezone.now()  # stamped once the head is held, as single appends are: times rise with the sequence
     for event in batch.events:
-        event.seq, event.prev_hash = last_seq + 1, last_hash
+        event.seq, event.prev_hash, event.created_at = last_seq + 1, last_hash, now
         event.hash = event_hash(event)
         last_seq, last_hash = event.seq, event.hash
     if connection.vendor == "postgresql":

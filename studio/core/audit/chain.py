@@ -280,42 +280,30 @@ def audit_append(
     meta = current_request_meta()
     if subject_id in ("", None) and subject is not None:
         subject_id = subject.pk
+    event = AuditEvent(
+        workspace=workspace,
+        seq=0,
+        action=action,
+        actor=actor,
+        actor_label=actor_label_for(actor),
+        subject_type=subject_type or subject_kind(subject),
+        subject_id=str(subject_id),
+        data=_normalise(data or {}),
+        ip=meta.ip,
+        user_agent=meta.user_agent,
+        created_at=timezone.now(),
+        prev_hash="",
+    )
     batch = open_batch.get()
     if batch is not None and batch.workspace.pk == workspace.pk and connection.in_atomic_block:
         # An ``audit_batch`` collects the events of this transaction; it numbers, hashes and writes them
         # together when it closes (studio.core.audit.batch).
-        event = AuditEvent(
-            workspace=workspace,
-            seq=0,
-            action=action,
-            actor=actor,
-            actor_label=actor_label_for(actor),
-            subject_type=subject_type or subject_kind(subject),
-            subject_id=str(subject_id),
-            data=_normalise(data or {}),
-            ip=meta.ip,
-            user_agent=meta.user_agent,
-            created_at=timezone.now(),
-            prev_hash="",
-        )
         batch.events.append(event)
         return event
     with transaction.atomic(savepoint=False):
         chain_id, last_seq, last_hash = _lock_head(workspace)  # the last lock taken: see LOCK ORDER
-        event = AuditEvent(
-            workspace=workspace,
-            seq=last_seq + 1,
-            action=action,
-            actor=actor,
-            actor_label=actor_label_for(actor),
-            subject_type=subject_type or subject_kind(subject),
-            subject_id=str(subject_id),
-            data=_normalise(data or {}),
-            ip=meta.ip,
-            user_agent=meta.user_agent,
-            created_at=timezone.now(),
-            prev_hash=last_hash,
-        )
+        # Stamped once the head is held, so a chain's times rise with its sequence numbers.
+        event.seq, event.prev_hash, event.created_at = last_seq + 1, last_hash, timezone.now()
         event.hash = event_hash(event)
         _write(event, chain_id)
     if audit_event_committed.receivers:  # e.g. approvals.webhooks; nothing to schedule when nobody listens
