@@ -71,18 +71,17 @@ def screening_record(
 @transaction.atomic(savepoint=False)  # part of the caller's transaction, which made the jobs
 def prompt_screenings_record(
     *, workspace: Workspace, jobs: list[GenerationJob], screenings: dict[str, Screening]
-) -> list[GenerationJob]:
+) -> None:
     """Record, for new jobs, the screening of their prompt made before their transaction (a production
     run's preparation screens each distinct prompt once): each job's assessments and its audit event, as
     ``screening_record`` writes them. Only final screenings that let the job run are recorded; the others'
     jobs (pending, blocked, or a prompt not screened) are left for ``job_screen_prompt`` when they run,
-    which retries or settles and blocks them on the usual path. Returns the jobs recorded."""
+    which retries or settles and blocks them on the usual path."""
     by_text: dict[str, list[GenerationJob]] = {}
     for job in jobs:
         screening = screenings.get(job.prompt)
         if screening is not None and not screening.pending and screening.verdict != SafetyVerdict.BLOCK:
             by_text.setdefault(job.prompt, []).append(job)
-    recorded = []
     for text, group in by_text.items():
         screening = screenings[text]
         rows = assessments_store_many(
@@ -98,8 +97,6 @@ def prompt_screenings_record(
                 variant_id=None,
                 assessment_ids=[r.pk for r in rows[job.pk]],
             )
-            recorded.append(job)
-    return recorded
 
 
 @transaction.atomic

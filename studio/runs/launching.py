@@ -328,10 +328,7 @@ def _prompts_prescreen(run_id: int, size: int) -> dict[str, Screening]:
         .order_by("pk")
         .values_list("target_format__width", "target_format__height", "locale")[:size]
     )
-    spec = RunSpec(
-        campaign=run.campaign, deployment=None, formats=[], locales=[], n=run.variants_per_cell,
-        quality=run.quality or "auto", version=run.source_version, master=run.master,
-    )  # fmt: skip
+    spec = run_spec_for(run)
     prompts = (cell_prompt(spec, w, h, locale) for w, h, locale in set(cells))
     texts = list(dict.fromkeys(t for t in prompts if t and len(t) <= MAX_PROMPT_CHARS))  # one per distinct prompt
     try:

@@ -154,9 +154,10 @@ def _run_lock(run_id: int) -> ProductionRun:
     return ProductionRun.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=run_id)
 
 
-def cell_record(cell_id: int, *, job: GenerationJob | None = None, run: ProductionRun | None = None) -> RunCell:
+def cell_record(cell_id: int) -> RunCell:
     """Record the cell's outcome from its finished job, once (the cell, then the audit event), then end
-    the run if that was its last open cell. Call it outside a transaction.
+    the run if that was its last open cell. Call it outside a transaction. (A succeeded cell is usually
+    recorded with its job already, by ``_RecordWithJob``; this is the path for every other outcome.)
 
     The cell's own row lock makes the record happen once; the run's row is locked only to end the run,
     after this commit (``_run_finish_when_done``). Recording every cell under the run's lock made all the
@@ -165,18 +166,11 @@ def cell_record(cell_id: int, *, job: GenerationJob | None = None, run: Producti
     run's lock and status turn a second attempt into nothing, and the sweeper ends a run whose last
     recorder stopped in between."""
     with transaction.atomic():
-        if job is not None and run is not None and job.is_terminal:
-            # The job as its own record saved it and the run read by ``cell_execute``: the cell's lock need
-            # not read either again (the run's workspace is the job's; the run's status is re-read, under
-            # its lock, only to end it).
-            cell = RunCell.objects.select_for_update(of=("self",)).select_related("target_format").get(pk=cell_id)
-            if cell.job_id == job.pk:
-                run.workspace = job.workspace
-                cell.run, cell.job = run, job
-            else:
-                cell = _cell_lock_with_related(cell_id)
-        else:
-            cell = _cell_lock_with_related(cell_id)
+        cell = (
+            RunCell.objects.select_for_update(of=("self",))
+            .select_related("run__workspace", "target_format", "job")
+            .get(pk=cell_id)
+        )
         if cell.status not in CELL_TERMINAL:
             if cell.job is None or not cell.job.is_terminal:
                 return cell
@@ -218,14 +212,6 @@ class _RecordWithJob:
         transaction.on_commit(lambda: setattr(self, "cell", cell))
 
 
-def _cell_lock_with_related(cell_id: int) -> RunCell:
-    return (
-        RunCell.objects.select_for_update(of=("self",))
-        .select_related("run__workspace", "target_format", "job")
-        .get(pk=cell_id)
-    )
-
-
 def _run_finish_when_done(run_id: int) -> bool:
     """After a cell's outcome committed: end its run if no cell is left open (under the run's lock)."""
     if RunCell.objects.filter(run_id=run_id, status__in=ACTIVE).exists():
@@ -264,7 +250,7 @@ def cell_execute(*, cell_id: int, provider_factory=get_provider) -> RunCell:
         return with_job.cell
     if not job.is_terminal:  # another delivery holds the job's live lease: it records the cell
         return RunCell.objects.get(pk=cell_id)
-    return cell_record(cell_id, job=job, run=run)
+    return cell_record(cell_id)
 
 
 def cell_give_up(*, cell_id: int, reason: str) -> RunCell:
