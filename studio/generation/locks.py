@@ -23,6 +23,10 @@ Campaign locks are ``FOR NO KEY UPDATE`` (``no_key=True``): a budget change neve
 lock mode does not conflict with the ``FOR KEY SHARE`` of other transactions' foreign-key checks, so
 inserting rows that reference a campaign never waits for a settling job at all.
 
+A transaction takes the campaign only if it changes the budget: a job's success is recorded without it
+and settled right after in a short transaction of its own (``studio.generation.services.budget``), since
+every cell of a run settles on the same campaign row and a record holding it made them queue.
+
 On SQLite ``select_for_update`` is a no-op (writes serialise on the database lock, ``IMMEDIATE``
 transactions), so these helpers only cost a read there.
 """

@@ -15,7 +15,8 @@ request parameters of ``studio.generation.services.launch``: the same call a sin
 A cell the checks now refuse (its deployment was switched off mid-preparation) fails with the reason,
 nothing charged, its share of the reservation released, and its outcome audited like any other cell.
 
-Lock order (``studio.runs.services``): campaign, run, then the cells by pk, new jobs, the audit head last.
+Lock order (``studio.runs.services``): campaign, run, then the cells by pk, new jobs, the audit head last. A
+chunk takes the campaign only when it gives money back (see ``_chunk_prepare``).
 Idempotent: a redelivered chunk only picks cells that still have no job, under the run's lock.
 """
 
@@ -214,10 +215,17 @@ def _cell_fail(*, run: ProductionRun, cell: RunCell, reason: str, now) -> None:
     events.cell_finished(cell=cell, run=run)
 
 
+class _CampaignLockNeeded(Exception):
+    """A chunk prepared without the campaign's lock found it must give money back: start it again with it."""
+
+
 def _release(campaign, amount: Decimal) -> None:
     """Give ``amount`` of the run's reservation back to the campaign (already locked by the caller: this
-    re-reads the row, since settling jobs in the same transaction may have saved it meanwhile)."""
+    re-reads the row, since settling jobs in the same transaction may have saved it meanwhile). ``campaign``
+    is None in a chunk prepared without the campaign's lock: a release then starts the chunk over with it."""
     if amount > 0:
+        if campaign is None:
+            raise _CampaignLockNeeded
         locked = campaign_lock(campaign.pk)
         locked.reserved_cost = max(Decimal(0), locked.reserved_cost - amount)
         locked.save(update_fields=["reserved_cost"])
@@ -235,16 +243,34 @@ def run_prepare_chunk(
     """Make the jobs of the run's next ``size`` cells without one and publish their tasks (through the
     outbox, on ``queue``, chosen at launch and carried by the task; with the next chunk's task when cells
     remain). Returns True while cells remain unprepared."""
-    from studio.runs.services import CELL_TASK, _run_finish_if_done, _run_lock
-
     queue = queue or _batch_queue()
 
     campaign_id = ProductionRun.objects.filter(pk=run_id).values_list("campaign_id", flat=True).first()
     if campaign_id is None:
         return False
     screenings = _prompts_prescreen(run_id, size)
+    try:
+        return _chunk_prepare(
+            run_id, campaign_id, screenings, lock_campaign=False, enqueue=enqueue, size=size, queue=queue
+        )
+    except _CampaignLockNeeded:
+        return _chunk_prepare(
+            run_id, campaign_id, screenings, lock_campaign=True, enqueue=enqueue, size=size, queue=queue
+        )
+
+
+def _chunk_prepare(
+    run_id: int, campaign_id: int, screenings: dict, *, lock_campaign: bool, enqueue: bool, size: int, queue: str
+) -> bool:
+    """One chunk, in one transaction. Most chunks only hand the run's reservation on to their jobs and give
+    nothing back to the campaign, so they are prepared without its lock (which every cell of the run takes
+    to settle its cost: a chunk holding it for its 50 plans stalled them all); a chunk that must give money
+    back (a refused cell, the last chunk's rest, a cancelled run) raises ``_CampaignLockNeeded`` and is
+    prepared again, from the start, campaign first (the lock order)."""
+    from studio.runs.services import CELL_TASK, _run_finish_if_done, _run_lock
+
     with transaction.atomic():
-        campaign = campaign_lock(campaign_id)
+        campaign = campaign_lock(campaign_id) if lock_campaign else None
         run = _run_lock(run_id)
         if not run.preparing:
             return False

@@ -59,6 +59,7 @@ class MockImagesServer(ThreadingHTTPServer):
         self.peak = 0
         self.ok = 0
         self.too_many = 0
+        self.spans: list[tuple[float, float]] = []  # (start, end) of each answered call, for the timeline
         self.body = json.dumps(
             {
                 "created": int(time.time()),
@@ -100,9 +101,11 @@ class MockHandler(BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(body)
                 return
+            began = time.perf_counter()
             time.sleep(server.latency)
             with server.lock:
                 server.ok += 1
+                server.spans.append((began, time.perf_counter()))
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("x-request-id", f"req_{server.ok}")
@@ -162,6 +165,24 @@ def image_cpu_ms(png: bytes, samples: int = 20) -> float:
         thumbnail_make(png, pixels)
         times.append((time.process_time() - started) * 1000)
     return statistics.median(times)
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of every core since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def in_flight_by_tenth(spans: list[tuple[float, float]], started: float, makespan: float) -> list[float]:
+    """Mean calls in flight at the mock in each tenth of the makespan: where the slots sat idle."""
+    tenth = makespan / 10
+    out = []
+    for i in range(10):
+        low, high = started + i * tenth, started + (i + 1) * tenth
+        busy = sum(max(0.0, min(end, high) - max(begin, low)) for begin, end in spans)
+        out.append(busy / tenth)
+    return out
 
 
 def cpu_seconds(pid: int) -> float:
@@ -418,6 +439,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         rss_before = [rss_kb(w.pid) for w in workers]
         sessions_before = db_sessions()
         cpu_before = [cpu_seconds(w.pid) for w in workers]
+        machine_before = machine_busy()
         spec = RunSpec(
             campaign=campaign,
             deployment=deployment,
@@ -457,6 +479,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             time.sleep(0.1)
         makespan = time.perf_counter() - started
         cpu_at_end = [cpu_seconds(w.pid) for w in workers]
+        machine_after = machine_busy()
         while time.monotonic() < deadline and Variant.objects.filter(status="safety_pending").exists():
             time.sleep(0.2)
         cpu_screened = [cpu_seconds(w.pid) for w in workers]
@@ -475,6 +498,12 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         print(
             f"mean in flight at the mock: {server.ok * args.latency / makespan:.1f} of {args.limit}; "
             f"PostgreSQL sessions opened during the run: {db_sessions() - sessions_before}"
+        )
+        busy, total = (after - before for after, before in zip(machine_after, machine_before, strict=True))
+        print(
+            f"machine CPU busy during the run: {100 * busy / max(1, total):.0f}% of {os.cpu_count()} cores "
+            f"(workers, PostgreSQL, Redis, the mock); mean in flight by tenth of the makespan: "
+            + " ".join(f"{v:.1f}" for v in in_flight_by_tenth(server.spans, started, makespan))
         )
         print(
             f"worker CPU per cell: {cpu_run * 1000 / total_cells:.1f} ms until the cells ended, "

@@ -89,6 +89,11 @@ def test_drafts_and_settling_jobs_never_deadlock(marketer, campaign, offline_dep
     assert not GenerationJob.objects.exclude(status__in=["succeeded", "failed", "blocked"]).exists()
     campaign.refresh_from_db()
     assert campaign.reserved_cost == 0
+    # Each success was recorded, then counted on the campaign in its own transaction: all of them, once.
+    assert not GenerationJob.objects.filter(settle_pending=True).exists()
+    assert campaign.spent_cost == sum(
+        GenerationJob.objects.exclude(actual_cost=None).values_list("actual_cost", flat=True), Decimal(0)
+    )
 
 
 def test_drafts_settling_decisions_and_publishes_together_never_deadlock(

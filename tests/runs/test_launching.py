@@ -98,6 +98,32 @@ def test_preparation_goes_in_chunks_each_publishing_its_cells_and_the_next_chunk
     assert AuditEvent.objects.filter(action="studio.job.created").count() == 4
 
 
+def test_a_chunk_that_gives_nothing_back_leaves_the_campaign_unlocked_for_settling_cells(
+    spec, marketer, campaign, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Every cell of the run settles its cost on the campaign row: a chunk holding that lock for its plans
+    made them all wait. Only the chunk that gives money back (here the last one, a rounding rest at most)
+    locks it, and the money adds up either way."""
+    from studio.runs import launching
+
+    locked: list[int] = []
+    real_lock = launching.campaign_lock
+    monkeypatch.setattr(launching, "campaign_lock", lambda pk: locked.append(pk) or real_lock(pk))
+    with django_capture_on_commit_callbacks(execute=False):
+        run = services.run_launch(actor=marketer, spec=spec())
+    locked.clear()
+    assert run_prepare_chunk(run_id=run.pk, size=3) is True
+    assert locked == []  # handed its share to three jobs, gave nothing back
+    # The rest (one cell) ends the preparation, giving back a rounding rest if there is one; either way
+    # its job is made once and the money adds up.
+    assert run_prepare_chunk(run_id=run.pk, size=3) is False
+    assert GenerationJob.objects.count() == 4
+    assert AuditEvent.objects.filter(action="studio.job.created").count() == 4
+    run.refresh_from_db()
+    assert (run.reserved_cost, run.preparing) == (0, False)
+    assert _campaign(campaign).reserved_cost == sum(job.reserved_cost for job in GenerationJob.objects.all())
+
+
 def test_a_run_does_not_finish_while_cells_are_still_being_prepared(spec, marketer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         run = services.run_launch(actor=marketer, spec=spec())

@@ -16,7 +16,7 @@ from studio.generation.events import admin as admin_events
 from studio.generation.events import lifecycle as lifecycle_events
 from studio.generation.events import repairs as repair_events
 from studio.generation.locks import campaign_lock
-from studio.generation.models import Campaign, GenerationJob
+from studio.generation.models import Campaign
 from tests.studio.test_services import launch
 
 
@@ -71,7 +71,7 @@ def test_launch_locks_the_campaign_before_the_audit_chain(
     assert _before(lock_log, "Campaign", "audit"), lock_log
 
 
-def test_settling_a_job_locks_campaign_then_job_then_audits(
+def test_a_success_is_recorded_without_the_campaign_then_settled_campaign_first(
     marketer, campaign, offline_deployment, lock_log, django_capture_on_commit_callbacks
 ):
     draft = services.draft_create(actor=marketer, campaign=campaign, title="Hero", text="A lemon")
@@ -80,10 +80,17 @@ def test_settling_a_job_locks_campaign_then_job_then_audits(
     lock_log.clear()
     with django_capture_on_commit_callbacks(execute=False):
         services.job_execute(job_id=job.pk)
-    assert GenerationJob.objects.get(pk=job.pk).status == "succeeded"
-    # The settle transaction (the first campaign lock onwards): campaign, then job, then the chain head.
-    settle = lock_log[lock_log.index("Campaign") :]
-    assert settle.index("Campaign") < settle.index("GenerationJob") < settle.index("audit"), lock_log
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+    assert not job.settle_pending
+    assert job.reserved_cost == 0
+    # The record (up to its audit write) takes the job, then the chain head, and never the campaign, which
+    # every cell of a run would otherwise wait on; the settle after it takes the campaign, then the job.
+    record, settle = lock_log[: lock_log.index("Campaign")], lock_log[lock_log.index("Campaign") :]
+    assert "audit" in record, lock_log
+    assert record.index("GenerationJob") < record.index("audit"), lock_log
+    assert settle[:2] == ["Campaign", "GenerationJob"], lock_log
+    assert "audit" not in settle, lock_log
 
 
 def test_campaign_locks_do_not_block_foreign_key_checks(campaign):

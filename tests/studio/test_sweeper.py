@@ -265,3 +265,48 @@ def test_the_job_card_backs_off_and_says_since_when_it_waits(client_for, markete
     assert 'hx-trigger="load delay:15s"' in later
     assert "every 1s" not in later
     assert client_for(marketer).get(url + "?poll=99999999999", HTTP_HX_REQUEST="true").status_code == 200
+
+
+def _recorded_but_not_settled(queued) -> GenerationJob:
+    """The worker recorded the success and stopped before counting its cost on the campaign."""
+    _published()  # the job's own message was delivered (to this worker)
+    with mock.patch.object(execution, "budget_settle_recorded", return_value=False):
+        services.job_execute(job_id=queued.pk)
+    job = GenerationJob.objects.get(pk=queued.pk)
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.settle_pending
+    return job
+
+
+def test_a_success_whose_worker_stopped_before_the_settle_is_counted_by_the_sweeper(queued):
+    campaign = Campaign.objects.get(pk=queued.campaign_id)
+    job = _recorded_but_not_settled(queued)
+    # Meanwhile the campaign still holds the job's reservation (the estimate the launch checked).
+    assert Campaign.objects.get(pk=campaign.pk).reserved_cost == job.reserved_cost == queued.reserved_cost > 0
+    assert jobs_sweep().released == []  # a moment after its record the job's own worker settles it
+    later = timezone.now() + timedelta(hours=2)
+    assert jobs_sweep(now=later).released == [job.pk]
+    after = Campaign.objects.get(pk=campaign.pk)
+    assert after.reserved_cost == 0
+    assert after.spent_cost == campaign.spent_cost + job.actual_cost
+    settled = GenerationJob.objects.get(pk=job.pk)
+    assert settled.reserved_cost == 0
+    assert not settled.settle_pending
+    event = AuditEvent.objects.get(action="studio.job.cost_settled")
+    assert event.subject_id == str(job.pk)
+    assert event.actor_id is None
+    assert jobs_sweep(now=later).released == []  # counted once
+
+
+def test_a_redelivered_job_recorded_but_not_settled_is_settled_without_a_second_call(queued):
+    campaign = Campaign.objects.get(pk=queued.campaign_id)
+    job = _recorded_but_not_settled(queued)
+    factory = mock.Mock(side_effect=AssertionError("a second provider call"))
+    again = services.job_execute(job_id=job.pk, provider_factory=factory)
+    factory.assert_not_called()
+    assert again.reserved_cost == 0
+    assert not again.settle_pending
+    after = Campaign.objects.get(pk=campaign.pk)
+    assert after.reserved_cost == 0
+    assert after.spent_cost == campaign.spent_cost + job.actual_cost
+    assert not AuditEvent.objects.filter(action="studio.job.cost_settled").exists()  # not a repair

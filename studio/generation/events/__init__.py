@@ -54,10 +54,12 @@ from studio.generation.events.lifecycle import (
     variant_status_changed,
 )
 from studio.generation.events.repairs import (
+    JOB_COST_SETTLED,
     JOB_REQUEUED,
     JOB_RESERVATION_RELEASED,
     VARIANT_FOCAL_POINT_SET,
     VARIANT_RESCREEN_REQUEUED,
+    job_cost_settled,
     job_requeued,
     job_reservation_released,
     variant_focal_point_set,
@@ -86,6 +88,7 @@ __all__ = [
     "JOB_REQUEUED",
     "JOB_RERUN",
     "JOB_RESERVATION_RELEASED",
+    "JOB_COST_SETTLED",
     "JOB_RETRYING",
     "JOB_SUCCEEDED",
     "MEMBERSHIP_CHANGED",
@@ -111,6 +114,7 @@ __all__ = [
     "job_requeued",
     "job_rerun",
     "job_reservation_released",
+    "job_cost_settled",
     "job_retrying",
     "job_succeeded",
     "membership_changed",

@@ -30,6 +30,15 @@ JOB_RESERVATION_RELEASED = event_type(
     message="{actor} released the {amount} still reserved by the finished {subject}",
     subject_kind=JOB,
 )
+JOB_COST_SETTLED = event_type(
+    "studio.job.cost_settled",
+    label="Cost counted on the budget",
+    message=(
+        "{actor} counted the {actual} of the finished {subject} on its campaign's budget "
+        "and released its {amount} reservation"
+    ),
+    subject_kind=JOB,
+)
 
 
 def job_requeued(*, job: Any, reason: str, status: str) -> AuditEvent:
@@ -47,6 +56,12 @@ def variant_rescreen_requeued(*, variant: Any, reason: str) -> AuditEvent:
 def job_reservation_released(*, job: Any, amount: Decimal) -> AuditEvent:
     data = {"amount": amount, "status": str(job.status)}
     return audit_record(JOB_RESERVATION_RELEASED, workspace=job.workspace, actor=None, subject=job, data=data)
+
+
+def job_cost_settled(*, job: Any, amount: Decimal, actual: Decimal) -> AuditEvent:
+    """The worker that recorded the job stopped before counting its cost on the campaign: the sweeper did."""
+    data = {"amount": amount, "actual": actual, "status": str(job.status)}
+    return audit_record(JOB_COST_SETTLED, workspace=job.workspace, actor=None, subject=job, data=data)
 
 
 # --- focal point (where renditions crop around) ---------------------------------------------------------

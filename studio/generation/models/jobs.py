@@ -75,6 +75,9 @@ class GenerationJob(models.Model):
     estimate_basis = models.CharField(max_length=200, blank=True)
     reserved_cost = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
     actual_cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    # A success is recorded in two steps (studio.generation.services.budget): the job with its actual cost
+    # first, then, in a short transaction of its own, the campaign's numbers. True in between.
+    settle_pending = models.BooleanField(default=False)
     usage = models.JSONField(default=dict, blank=True)
     provider_request_id = models.CharField(max_length=200, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)

@@ -19,7 +19,7 @@ inside a web request. Modules by role:
 
 from studio.generation.errors import BudgetExceeded, JobRetry, StudioError
 from studio.generation.services.admin_changes import campaign_change_record, membership_change_record
-from studio.generation.services.budget import budget_reserve, budget_settle
+from studio.generation.services.budget import budget_reserve, budget_settle, budget_settle_recorded
 from studio.generation.services.deployments import DeploymentUpsert, deployment_upsert
 from studio.generation.services.drafts import (
     TEMPLATE_VARIABLE,
@@ -64,6 +64,7 @@ __all__ = [
     "StudioError",
     "budget_reserve",
     "budget_settle",
+    "budget_settle_recorded",
     "deployment_upsert",
     "draft_create",
     "draft_version_add",

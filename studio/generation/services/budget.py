@@ -3,11 +3,22 @@
 Both lock the campaign row, so concurrent launches and finishing jobs can never overspend or count twice.
 The lock is step 1 of the one lock order (``studio.generation.locks``): callers that also lock a job take
 the campaign first (``job_lock_with_campaign``), and the audit event comes last.
+
+A success is settled in two steps. The job's record transaction (its images, variants, cell and events)
+does not lock the campaign: it stores the actual cost on the job, keeps the job's reservation and marks
+it ``settle_pending``. Right after its commit ``budget_settle_recorded`` counts it on the campaign in a
+transaction of three statements. Every cell of a 1,000-cell run settles on the same campaign row, and
+recording under that lock made the cells wait for each other's whole record (about 20 statements, each
+waiting for its worker's GIL), so at most ten calls were in flight of the sixteen the deployment allowed.
+In between, the campaign still counts the job's reservation instead of its cost (the estimate, which the
+launch checked against the budget), and the sweeper settles a job whose worker stopped there.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+
+from django.db import connection, transaction
 
 from studio.generation.errors import BudgetExceeded
 from studio.generation.locks import campaign_lock
@@ -48,3 +59,50 @@ def budget_settle(*, job: GenerationJob, actual: Decimal, campaign: Campaign | N
     job.reserved_cost = Decimal(0)
     # The cost app records it after commit; ``campaign`` is the row as this settle saved it.
     job_settled.send(sender=GenerationJob, job=job, actual=actual, campaign=campaign)
+
+
+# PostgreSQL: the job's row (locked, as the order says, after the campaign's) and the campaign's numbers in
+# one statement, so the campaign's lock is held over three round trips (lock, this, COMMIT), not five.
+_SETTLE_RECORDED_SQL = """
+WITH old AS (
+    SELECT id, reserved_cost, COALESCE(actual_cost, 0) AS actual FROM studio_generationjob
+    WHERE id = %s AND settle_pending FOR UPDATE
+), settled AS (
+    UPDATE studio_generationjob SET reserved_cost = 0, settle_pending = false
+    FROM old WHERE studio_generationjob.id = old.id
+    RETURNING old.reserved_cost AS reserved, old.actual AS actual
+)
+UPDATE studio_campaign SET reserved_cost = GREATEST(0, studio_campaign.reserved_cost - settled.reserved),
+    spent_cost = studio_campaign.spent_cost + settled.actual
+FROM settled WHERE studio_campaign.id = %s
+RETURNING settled.actual, studio_campaign.reserved_cost, studio_campaign.spent_cost
+"""
+
+
+def budget_settle_recorded(job: GenerationJob) -> bool:
+    """Count a recorded success on its campaign (step two above), in a transaction of its own: the campaign,
+    then the job (the lock order). ``job`` is the instance the record saved; its budget fields are updated
+    in place. False when it was settled already (by the sweeper, or an earlier delivery)."""
+    with transaction.atomic():
+        campaign = campaign_lock(job.campaign_id)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_SETTLE_RECORDED_SQL, [job.pk, campaign.pk])
+                row = cursor.fetchone()
+            job.reserved_cost, job.settle_pending = Decimal(0), False
+            if row is None:
+                return False
+            actual, campaign.reserved_cost, campaign.spent_cost = row
+            job_settled.send(sender=GenerationJob, job=job, actual=actual, campaign=campaign)
+            return True
+        reserved, pending = (
+            GenerationJob.objects.select_for_update(of=("self",))
+            .values_list("reserved_cost", "settle_pending")
+            .get(pk=job.pk)
+        )
+        job.reserved_cost, job.settle_pending = reserved, False
+        if not pending:
+            return False
+        budget_settle(job=job, actual=job.actual_cost or Decimal(0), campaign=campaign)
+        GenerationJob.objects.filter(pk=job.pk).update(reserved_cost=Decimal(0), settle_pending=False)
+    return True

@@ -27,12 +27,12 @@ from studio.core.audit import audit_batch
 from studio.generation import events, screening
 from studio.generation.errors import JobRetry
 from studio.generation.limiter import deployment_slot, deployment_slow_down
-from studio.generation.locks import campaign_lock, job_lock
+from studio.generation.locks import job_lock
 from studio.generation.models import JOB_TERMINAL, GenerationJob, JobStatus, Variant, VariantStatus
 from studio.generation.pricing import PriceNotFound, price_for
 from studio.generation.retrying import transient_db_retry
 from studio.generation.services import breaker
-from studio.generation.services.budget import budget_settle
+from studio.generation.services.budget import budget_settle_recorded
 from studio.generation.services.failures import (
     job_provider_failed,
     job_screen_prompt,
@@ -97,6 +97,8 @@ def job_execute(
     says). Not called when the job ends otherwise; the caller records those outcomes itself."""
     job = GenerationJob.objects.select_related(*_JOB_RELATED).annotate(prompt_screened=_PROMPT_SCREENED).get(pk=job_id)
     if job.is_terminal:
+        if job.settle_pending:  # a redelivery after its worker recorded it and stopped before the settle
+            transient_db_retry(lambda: budget_settle_recorded(job))
         return job
     outcome = job_screen_prompt(job)
     if outcome != "ok":
@@ -124,18 +126,20 @@ def job_execute(
     actual = cost_of_usage(result.usage, price)
     # The provider has billed this call: a lost deadlock re-runs the record transaction here, with the
     # result still in memory, rather than calling the provider again on a task retry.
-    return transient_db_retry(
+    job = transient_db_retry(
         lambda: _job_record(
             job_id=job_id,
             result=result,
             stored=stored,
             actual=actual,
             latency_ms=latency_ms,
-            campaign_id=job.campaign_id,
             read=job,
             on_record=on_record,
         )
     )
+    if job.settle_pending:  # recorded: now count it on the campaign (the sweeper does, if this stops here)
+        transient_db_retry(lambda: budget_settle_recorded(job))
+    return job
 
 
 # --- claim ----------------------------------------------------------------------------------------------
@@ -311,13 +315,11 @@ def _job_record(
     stored: list[StoredImage],
     actual: Decimal,
     latency_ms: int,
-    campaign_id: int,
     read: GenerationJob,
     on_record: Callable[[GenerationJob], Any] | None = None,
 ) -> GenerationJob:
-    # Lock order (studio.generation.locks): campaign, then the job, then variants; audit chain head last.
-    # The campaign id comes from the job read before the call (a job's campaign never changes).
-    campaign = campaign_lock(campaign_id)
+    # Lock order (studio.generation.locks): the job, then variants; audit chain head last. The campaign is
+    # not locked here: the cost is counted on it right after this commits (``budget_settle_recorded``).
     job = job_lock(job_id, related=())
     for name in _RECORD_RELATED:  # the unchanging related rows, as read before the call (see above)
         setattr(job, name, getattr(read, name))
@@ -326,7 +328,7 @@ def _job_record(
     # The image, the job and what follows them (a review closed by a newer version) are recorded under one
     # lock of the audit chain head, taken last, when the block ends.
     with audit_batch(job.workspace):
-        budget_settle(job=job, actual=actual, campaign=campaign)
+        job.settle_pending = True  # the campaign's numbers follow in their own short transaction
         variants = _variants_create(job, stored)
         if result.prompt_filter_results:
             screening.provider_filters_record(
@@ -359,7 +361,7 @@ def _job_record(
                 "provider_request_id",
                 "latency_ms",
                 "finished_at",
-                "reserved_cost",
+                "settle_pending",
                 "error_message",
             ]
         )

@@ -16,7 +16,9 @@ those and repairs them, one audit event per repair:
   is published again the same way;
 - a variant "safety_pending" with no screening for ``SCREEN_STALE`` is screened again
   (``studio.variant.rescreen_requeued``);
-- a finished job that still holds a budget reservation releases it (``studio.job.reservation_released``).
+- a finished job that still holds a budget reservation releases it (``studio.job.reservation_released``);
+- a success recorded more than a lease ago whose cost its worker never counted on the campaign (it stopped
+  between the two steps of ``studio.generation.services.budget``) is counted now (``studio.job.cost_settled``).
 
 Idempotent: each repair re-checks the row under its lock (lock order: ``studio.generation.locks``), and
 job execution and screening re-check state under their own locks, so a duplicate message does nothing.
@@ -135,9 +137,16 @@ def _variant_rescreen(variant_id: int) -> bool:
 def _reservation_release(job_id: int) -> bool:
     with transaction.atomic():
         job = job_lock_with_campaign(job_id, related=("workspace",))  # campaign, job, then the audit event
-        if job.status not in JOB_TERMINAL or job.reserved_cost <= 0:
+        if job.status not in JOB_TERMINAL or (job.reserved_cost <= 0 and not job.settle_pending):
             return False
         amount = job.reserved_cost
+        if job.settle_pending:  # recorded, but its worker stopped before counting the cost on the campaign
+            actual = job.actual_cost or Decimal(0)
+            budget_settle(job=job, actual=actual)
+            job.settle_pending = False
+            job.save(update_fields=["reserved_cost", "settle_pending"])
+            events.job_cost_settled(job=job, amount=amount, actual=actual)
+            return True
         budget_settle(job=job, actual=Decimal(0))  # releases only: the job's real cost was counted when it ended
         job.save(update_fields=["reserved_cost"])
         events.job_reservation_released(job=job, amount=amount)
@@ -170,7 +179,14 @@ def jobs_sweep(*, now: datetime | None = None) -> SweepReport:
     for variant_id in pending.values_list("pk", flat=True)[:BATCH]:
         if _variant_rescreen(variant_id):
             report.rescreened.append(variant_id)
-    held = GenerationJob.objects.filter(status__in=JOB_TERMINAL, reserved_cost__gt=0).order_by("pk")
+    # A success whose cost is not on its campaign yet is settled by its worker a moment after its record:
+    # only one left so past the lease (the worker stopped in between) is the sweeper's.
+    held = (
+        GenerationJob.objects.filter(status__in=JOB_TERMINAL)
+        .filter(Q(reserved_cost__gt=0) | Q(settle_pending=True))
+        .exclude(settle_pending=True, finished_at__gte=lease_ago)
+        .order_by("pk")
+    )
     for job_id in held.values_list("pk", flat=True)[:BATCH]:
         if _reservation_release(job_id):
             report.released.append(job_id)
