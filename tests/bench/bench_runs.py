@@ -185,6 +185,14 @@ def in_flight_by_tenth(spans: list[tuple[float, float]], started: float, makespa
     return out
 
 
+def worker_threads(limit: int, *, workers: int) -> int:
+    """Threads per worker for a deployment limit shared by ``workers`` processes (README, "Sizing the
+    workers"): each worker's share of the calls in flight, plus six that record the cells just finished and
+    have the next ones ready when a wave of calls ends at once (with three, a run's first waves left ten of
+    the sixteen slots idle for half a second)."""
+    return math.ceil(limit / workers) + 6
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
@@ -428,7 +436,10 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             connection.creation.destroy_test_db(db_name, verbosity=0)
     db = connection.settings_dict
     db_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db_name}"
-    threads = args.threads or args.limit + 4  # per worker: limiter waiters and post-processing beside the calls
+    # Per worker: its half of the deployment's calls plus a few threads recording finished cells beside them.
+    # More threads only queue on the limiter and fight for the GIL: with 20 each (limit + 4) a cell cost
+    # 100 ms of CPU and the makespan was 1.16 x ideal; with 11, 60 ms and 1.055 (README, "Sizing the workers").
+    threads = args.threads or worker_threads(args.limit, workers=2)
     workers = [
         start_worker(f"bench-runs-{i}", db_url, media, threads, Path(media) / f"worker-{i}.log") for i in range(2)
     ]
@@ -520,6 +531,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             )
         if os.environ.get("BENCH_RUN_TIMELINE"):
             timeline(run_ids, started_wall=time.time() - (time.perf_counter() - started))
+            firsts = sorted(begin - started for begin, _end in server.spans)[: 2 * args.limit]
+            print("  first calls began at +" + " ".join(f"{t:.2f}" for t in firsts) + " s")
         tiny = services.run_launch(
             actor=user, spec=replace(spec, formats=formats[:2], locales=locales[:2]), enqueue=False
         )
