@@ -97,8 +97,7 @@ def job_execute(
     says). Not called when the job ends otherwise; the caller records those outcomes itself."""
     job = GenerationJob.objects.select_related(*_JOB_RELATED).annotate(prompt_screened=_PROMPT_SCREENED).get(pk=job_id)
     if job.is_terminal:
-        if job.settle_pending:  # a redelivery after its worker recorded it and stopped before the settle
-            transient_db_retry(lambda: budget_settle_recorded(job))
+        _settle_if_recorded(job)  # a redelivery after its worker recorded it and stopped before the settle
         return job
     outcome = job_screen_prompt(job)
     if outcome != "ok":
@@ -137,9 +136,14 @@ def job_execute(
             on_record=on_record,
         )
     )
-    if job.settle_pending:  # recorded: now count it on the campaign (the sweeper does, if this stops here)
-        transient_db_retry(lambda: budget_settle_recorded(job))
+    _settle_if_recorded(job)  # recorded: now count it on the campaign (the sweeper does, if this stops here)
     return job
+
+
+def _settle_if_recorded(job: GenerationJob) -> None:
+    """Step two of a success (``budget_settle_recorded``), for a job whose record left it pending."""
+    if job.settle_pending:
+        transient_db_retry(lambda: budget_settle_recorded(job))
 
 
 # --- claim ----------------------------------------------------------------------------------------------

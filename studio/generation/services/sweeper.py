@@ -42,7 +42,7 @@ from studio.core.outbox.models import OutboxMessage
 from studio.generation import events, extensions
 from studio.generation.locks import job_lock, job_lock_with_campaign
 from studio.generation.models import JOB_TERMINAL, GenerationJob, JobStatus, Variant, VariantStatus
-from studio.generation.services.budget import budget_settle
+from studio.generation.services.budget import budget_settle, budget_settle_recorded
 from studio.generation.services.launch import JOB_RUN_TASK, job_publish
 from studio.lib.providers.retry import MAX_HONOURED_RETRY_AFTER
 
@@ -141,11 +141,8 @@ def _reservation_release(job_id: int) -> bool:
             return False
         amount = job.reserved_cost
         if job.settle_pending:  # recorded, but its worker stopped before counting the cost on the campaign
-            actual = job.actual_cost or Decimal(0)
-            budget_settle(job=job, actual=actual)
-            job.settle_pending = False
-            job.save(update_fields=["reserved_cost", "settle_pending"])
-            events.job_cost_settled(job=job, amount=amount, actual=actual)
+            if budget_settle_recorded(job):  # the one settle path (its locks are held already)
+                events.job_cost_settled(job=job, amount=amount, actual=job.actual_cost or Decimal(0))
             return True
         budget_settle(job=job, actual=Decimal(0))  # releases only: the job's real cost was counted when it ended
         job.save(update_fields=["reserved_cost"])
