@@ -246,6 +246,9 @@ def main() -> int:
         model="gpt-image-2",
         secret_env="BENCH_OPENAI_KEY",
         profile=CapabilityProfile.objects.get(name="gpt-image-2"),
+        # The deployment's shared limit is the mock's cap, as the bare SDK's semaphore is: the default (4)
+        # would halve the pipeline's concurrency and measure the limit, not the pipeline.
+        max_concurrency=args.concurrency,
     )
     draft = services.draft_create(actor=user, campaign=campaign, title="bench", text="A bench of lemons")
     version = draft.versions.get()
