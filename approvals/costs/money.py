@@ -4,12 +4,8 @@ add amounts of different currencies (``CurrencyMix``)."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-
 from studio.core.errors import Refusal
-
-SYMBOLS = {"USD": "$"}
-CENT = Decimal("0.01")
+from studio.core.money import money_text
 
 
 class CurrencyMix(Refusal):
@@ -19,21 +15,8 @@ class CurrencyMix(Refusal):
 
 def money(value, currency: str = "USD", *, unit: bool = False) -> str:
     """``$1,234.50``; with ``unit`` (a per-image or per-asset cost), amounts under a cent keep two
-    significant digits (``$0.0042``) instead of rounding to "$0.00"."""
-    if value is None or value == "":
-        return "—"
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        return "—"
-    symbol = SYMBOLS.get(currency, f"{currency} ")
-    sign = "-" if amount < 0 else ""
-    amount = abs(amount)
-    if unit and 0 < amount < CENT:
-        exponent = amount.adjusted()  # e.g. -3 for 0.0042
-        quantum = Decimal(1).scaleb(exponent - 1)
-        return f"{sign}{symbol}{amount.quantize(quantum, rounding=ROUND_HALF_UP)}"
-    return f"{sign}{symbol}{amount.quantize(CENT, rounding=ROUND_HALF_UP):,}"
+    significant digits (``$0.0042``) instead of rounding to "$0.00". Totals round to the cent."""
+    return money_text(value, currency, sub_cent_digits=unit)
 
 
 def single_currency(currencies) -> str:

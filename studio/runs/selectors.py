@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from studio.core.models import Workspace
-from studio.core.templatetags.ui import money
+from studio.core.money import money_text as money
 from studio.generation.models import Campaign, Variant
 from studio.runs.models import CellStatus, ProductionRun, RunCell
 

@@ -28,8 +28,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from studio.core.money import money_text as money
 from studio.core.outbox import outbox_enqueue
-from studio.core.templatetags.ui import money
 from studio.generation.errors import StudioError
 from studio.generation.models import JOB_TERMINAL, GenerationJob, JobStatus, Operation
 from studio.generation.services.execution import job_execute

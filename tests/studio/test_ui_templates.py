@@ -247,7 +247,7 @@ def test_styleguide_renders_every_component_under_the_csp(client):
         "<progress",
         "figure-frame",
         "queue-row is-selected",
-        "$0.0421",
+        "$0.0042",
     ):
         assert needle in html
 
@@ -308,19 +308,22 @@ def test_studio_is_current_section_on_workspace_pages_and_admin_link_for_staff(r
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (Decimal("0.0421"), "$0.0421"),
+        (Decimal("49.6471"), "$49.65"),
+        (Decimal("0.0421"), "$0.04"),
         (Decimal("0.04"), "$0.04"),
         (Decimal("12.5000"), "$12.50"),
         (Decimal("1250"), "$1,250.00"),
-        (Decimal("0.00004"), "$0.00"),
-        (Decimal("0.16705"), "$0.1671"),
+        (Decimal("0.0042"), "$0.0042"),
+        (Decimal("0.00004"), "$0.000040"),
+        (Decimal("0.16705"), "$0.17"),
+        (Decimal("0"), "$0.00"),
         (Decimal("-0.5"), "-$0.50"),
         ("3.1", "$3.10"),
         (None, "—"),
         ("not money", "—"),
     ],
 )
-def test_money_formats_costs_to_at_most_four_places(value, expected):
+def test_money_is_to_the_cent_with_sub_cent_amounts_kept_meaningful(value, expected):
     assert money(value) == expected
 
 

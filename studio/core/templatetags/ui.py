@@ -7,38 +7,24 @@ hold: widths are expressed as step classes (``pw-35``) instead of inline styles.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django import template
 from django.core.paginator import Page, Paginator
 from django.urls import NoReverseMatch, reverse
 
+from studio.core.money import money_text
+
 register = template.Library()
 
-MONEY_PLACES = 4
 EMPTY = "—"
 
 
 @register.filter
-def money(value: Any, currency: str = "$") -> str:
-    """Format a cost as ``$0.0421``: image prices are fractions of a cent, so up to four decimals are
-    kept, but trailing zeros beyond cents are dropped (``$12.50``, not ``$12.5000``). ``None`` and
-    unparseable values show a dash rather than a misleading ``$0.00``."""
-    if value is None or value == "":
-        return EMPTY
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        return EMPTY
-    if not amount.is_finite():
-        return EMPTY
-    amount = amount.quantize(Decimal(1).scaleb(-MONEY_PLACES), rounding=ROUND_HALF_UP)
-    sign = "-" if amount < 0 else ""
-    amount = abs(amount)
-    whole, _, frac = f"{amount:.{MONEY_PLACES}f}".partition(".")
-    frac = frac.rstrip("0").ljust(2, "0")
-    return f"{sign}{currency}{int(whole):,}.{frac}"
+def money(value: Any) -> str:
+    """A cost as money, by the one rule of ``studio.core.money``: to the cent (``$49.65``), and amounts
+    under a cent with two significant digits (``$0.0042``). ``None`` shows a dash, not "$0.00"."""
+    return money_text(value)
 
 
 def _label_for(status: str) -> str:

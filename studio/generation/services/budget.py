@@ -20,14 +20,11 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
+from studio.core.money import money_text
 from studio.generation.errors import BudgetExceeded
 from studio.generation.locks import campaign_lock
 from studio.generation.models import Campaign, GenerationJob
 from studio.generation.signals import job_settled
-
-
-def _money(value: Decimal) -> str:
-    return f"${value.quantize(Decimal('0.01')) if value >= 1 else value.quantize(Decimal('0.0001'))}"
 
 
 def budget_reserve(*, campaign: Campaign, amount: Decimal) -> Campaign:
@@ -36,9 +33,10 @@ def budget_reserve(*, campaign: Campaign, amount: Decimal) -> Campaign:
     remaining = locked.budget - locked.reserved_cost - locked.spent_cost
     if amount > remaining:
         raise BudgetExceeded(
-            f"This would cost about {_money(amount)}, but {locked.name} has only {_money(max(remaining, Decimal(0)))} "
-            f"left of its {_money(locked.budget)} budget ({_money(locked.spent_cost)} spent, "
-            f"{_money(locked.reserved_cost)} reserved by jobs in progress). Lower the number of variants or the "
+            f"This would cost about {money_text(amount)}, but {locked.name} has only "
+            f"{money_text(max(remaining, Decimal(0)))} "
+            f"left of its {money_text(locked.budget)} budget ({money_text(locked.spent_cost)} spent, "
+            f"{money_text(locked.reserved_cost)} reserved by jobs in progress). Lower the number of variants or the "
             f"quality, or ask an admin to raise the budget."
         )
     locked.reserved_cost += amount
