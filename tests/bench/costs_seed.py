@@ -60,8 +60,8 @@ def seed(connection) -> dict:
                  operation, created_by_id, idempotency_key, prompt, instruction, locale, params, n, target_width,
                  target_height, planned_width, planned_height, plan_notes, route, reference_uploads, mask, status,
                  progress, attempts, estimated_cost, estimate_basis, reserved_cost, actual_cost, usage,
-                 provider_request_id, latency_ms, error_code, error_message, safety_categories, created_at,
-                 started_at, finished_at)
+                 provider_request_id, latency_ms, error_code, error_message, safety_categories, settle_pending,
+                 created_at, started_at, finished_at)
                SELECT g, b.workspace_id, b.campaign_id, d, b.deployment_id,
                  (ARRAY['generate','generate','rerun'])[1 + g %% 3], %s, md5(g::text)::uuid,
                  'A bowl of lemons', '', (ARRAY['','','ja','de'])[1 + b.idx %% 4],
@@ -71,7 +71,7 @@ def seed(connection) -> dict:
                  '[]', '', CASE WHEN g %% 50 = 0 THEN 'failed' ELSE 'succeeded' END, 100, 1,
                  0.04, '', 0, CASE WHEN g %% 50 = 0 THEN 0 ELSE 0.03 + (g %% 17) * 0.001 END,
                  jsonb_build_object('output_image_tokens', 1000 + g %% 300, 'cached_text_tokens', g %% 2 * 200),
-                 '', 4000 + (g %% 997) * 7, CASE WHEN g %% 50 = 0 THEN 'server_error' ELSE '' END, '', '[]',
+                 '', 4000 + (g %% 997) * 7, CASE WHEN g %% 50 = 0 THEN 'server_error' ELSE '' END, '', '[]', false,
                  %s - make_interval(secs => g::float8 * %s / %s), %s - make_interval(secs => g::float8 * %s / %s),
                  %s - make_interval(secs => g::float8 * %s / %s - 5)
                FROM generate_series(1, %s) g
