@@ -23,7 +23,7 @@ from approvals.compliance.exports import AuditFilter, export_filename, streaming
 from approvals.publishing import retraction
 from approvals.publishing import selectors as publishing_selectors
 from approvals.publishing import views as publishing_views
-from approvals.publishing.models import Publication
+from approvals.publishing.models import Publication, PublicationStatus
 from approvals.publishing.starting import publication_start
 from approvals.reviews import services as review_services
 from approvals.reviews.models import Decision, Review, ReviewStage, StageStatus
@@ -228,13 +228,15 @@ class PublicationRetract(ReadView):
 
 class PublicationFile(ReadView):
     """The rendition, through the publishing app's own download view: the same rules for private
-    destinations (a redirect to a short-lived signed URL), retracted and failed publications (404)."""
+    destinations (a redirect to a short-lived signed URL) and failed publications (404). A retracted
+    publication is 404 here whatever its destination did with the object: a pipeline polling the API must
+    not pull an asset that was withdrawn (members still see it, with its retraction, on the site)."""
 
     renderer_classes = [FileRenderer]
     serializer_class = None
 
     def base_queryset(self):
-        return Publication.objects.filter(workspace=self.workspace)
+        return Publication.objects.filter(workspace=self.workspace).exclude(status=PublicationStatus.RETRACTED)
 
     @extend_schema(responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request, pk: int):
