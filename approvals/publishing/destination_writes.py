@@ -2,7 +2,8 @@
 
 ``rendition_store`` is the only place a rendition's bytes reach a storage backend: it checks the object
 arrived whole (its size) before anything is recorded, so a dropped connection is never reported as
-published. ``publication_failure_record`` leaves the "failed" publication (its message, its Retry).
+published; ``rendition_discard`` deletes an object that no publication will record.
+``publication_failure_record`` leaves the "failed" publication (its message, its Retry).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "live_publication_for",
     "publication_failure_record",
     "publication_storage",
+    "rendition_discard",
     "rendition_store",
 ]
 
@@ -81,6 +83,24 @@ def rendition_store(*, destination: Destination | None, name: str, data: bytes) 
         logger.warning("Publishing to %s failed: %s", destination or "studio storage", type(exc).__name__)
         raise DestinationUnavailable(_unreachable(destination)) from exc
     return key, url
+
+
+def rendition_discard(*, destination: Destination | None, key: str, why: str) -> None:
+    """Best effort: delete an object ``rendition_store`` wrote that no publication will record (the
+    approval went away while it was uploaded), so nothing stays at a public URL without a publication
+    row. A failure is logged, never raised: the refusal that led here is what the person must read."""
+    try:
+        publication_storage(destination).delete(key)
+    except Exception:  # any backend's error: the object may stay, and the log says which one
+        logger.warning(
+            "Could not delete %s from %s after %s; delete it by hand",
+            key,
+            destination or "studio storage",
+            why,
+            exc_info=True,
+        )
+    else:
+        logger.info("Deleted %s from %s: %s", key, destination or "studio storage", why)
 
 
 @transaction.atomic

@@ -5,8 +5,9 @@ what the rules refuse (a format the image was not composed for, an image changed
 which cells have no approved image at all: those are listed with the reason, never skipped silently.
 ``run_publish`` (the request) records a task in the outbox and answers at once; the task
 (``run_publish_execute``) checks each target through the per-image ``publication_request`` (which records
-a refusal) and enqueues the same render task a single publish uses, on commit; one audit event records the
-request as a whole. Progress is read back from the publications themselves.
+a refusal) and records the same render a single publish uses in the outbox (``starting.render_enqueue``),
+in the transaction of the one audit event that records the request as a whole. Progress is read back
+from the publications themselves.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from approvals.publishing import events, selectors
 from approvals.publishing.models import Publication
 from approvals.publishing.rendition_plans import rendition_plan_for
 from approvals.publishing.services import publication_request
-from approvals.publishing.tasks import publication_render
+from approvals.publishing.starting import render_enqueue
 from approvals.reviews.errors import REFUSED
 from studio.core.errors import refusal_message
 from studio.core.models import Notification
@@ -207,8 +208,9 @@ def run_publish(*, actor, run: ProductionRun) -> RunPublishStarted:
 
 def run_publish_execute(*, run: ProductionRun, actor) -> RunPublishStarted:
     """The task's body: check every ready target of ``run`` through the per-image ``publication_request``
-    (which records a refusal) and enqueue its render on commit; one audit event records the request with
-    what was queued, refused and missing. A second delivery finds the published targets no longer ready."""
+    (which records a refusal) and record its render in the outbox, in the transaction of the one audit
+    event that records the request with what was queued, refused and missing. A second delivery finds the
+    published targets no longer ready."""
     if not can_publish(actor, run.workspace):
         raise RoleRequired(f"Only a marketer, brand reviewer or admin can publish images in {run.workspace.name}.")
     plan = run_publication_plan(run=run)
@@ -230,9 +232,10 @@ def run_publish_execute(*, run: ProductionRun, actor) -> RunPublishStarted:
             refused=[{**t.as_dict(), "reason": t.refusal} for t in refused],
             missing=[m.as_dict() for m in plan.missing],
         )
-        for target in queued:
-            ids = (target.variant.pk, target.target_format.pk, actor.pk)
-            transaction.on_commit(lambda ids=ids: publication_render.delay(*ids))
+        for target in queued:  # through the outbox: a broker that is down delays the renders, never loses them
+            render_enqueue(
+                variant=target.variant, target_format=target.target_format, actor=actor, workspace=run.workspace
+            )
     return RunPublishStarted(queued=queued, refused=refused, already=plan.published, missing=plan.missing)
 
 

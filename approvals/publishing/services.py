@@ -20,6 +20,7 @@ from approvals.publishing.destination_writes import (
     PublicationFailed,
     live_publication_for,
     publication_failure_record,
+    rendition_discard,
     rendition_store,
 )
 from approvals.publishing.errors import NotPublishable
@@ -190,17 +191,24 @@ def _publication_create(
         )
         raise PublicationFailed(str(exc)) from exc
     with phase("record"):
-        return _publication_record(
-            actor=actor,
-            variant=variant,
-            target_format=target_format,
-            name=name,
-            sha=sha,
-            source_sha=source_sha,
-            destination=destination,
-            url=url,
-            provenance=signed.summary,
-        )
+        try:
+            publication = _publication_record(
+                actor=actor,
+                variant=variant,
+                target_format=target_format,
+                name=name,
+                sha=sha,
+                source_sha=source_sha,
+                destination=destination,
+                url=url,
+                provenance=signed.summary,
+            )
+        except REFUSED:
+            # Re-checked under the lock, the approval went away during the upload: the object must not
+            # stay public without a publication row (the refusal is recorded by ``publication_create``).
+            rendition_discard(destination=destination, key=name, why="the publish was refused after the upload")
+            raise
+    return publication
 
 
 @transaction.atomic

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from approvals.publishing import run_views, views
+from approvals.publishing import publish_views, run_views, views
 from studio.lib.urlconverters import register_id_converter
 
 register_id_converter()  # <id:...>: digits within 64 bits, else 404
@@ -10,7 +10,8 @@ register_id_converter()  # <id:...>: digits within 64 bits, else 404
 app_name = "publishing"
 
 urlpatterns = [
-    path("w/<slug:slug>/reviews/<id:pk>/publish/", views.publish, name="publish"),
+    path("w/<slug:slug>/variants/<id:pk>/publish/", publish_views.variant_publish, name="variant_publish"),
+    path("w/<slug:slug>/reviews/<id:pk>/publish/", publish_views.publish, name="publish"),
     path("w/<slug:slug>/publications/<id:pk>/", views.publication_detail, name="publication_detail"),
     path("w/<slug:slug>/runs/<id:run_pk>/publish/", run_views.run_publish, name="run_publish"),
     path("w/<slug:slug>/publications/<id:pk>/retract/", views.publication_retract, name="publication_retract"),

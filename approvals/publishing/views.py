@@ -1,4 +1,5 @@
-"""Publishing pages: start a publication from a review, follow its render, show the result.
+"""Publishing pages: follow a publication's render, show the result, retract or retry it, serve its file
+(starting a publication, from the studio's publish page or the review page's panel: ``publish_views``).
 
 Workspace pages under ``/w/<slug>/``; the old ``/reviews/publications/...`` URLs redirect after a
 user-scoped lookup (``legacy_*``). Pillow never runs in a request: the worker renders.
@@ -11,19 +12,18 @@ import mimetypes
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from approvals.publishing import retraction, selectors, services
-from approvals.publishing.destination_writes import publication_retry_start
+from approvals.publishing import retraction, selectors
 from approvals.publishing.destinations import DestinationKind, DestinationUnavailable, RetractMode
-from approvals.publishing.forms import PublishForm, RetractForm
+from approvals.publishing.forms import RetractForm
 from approvals.publishing.models import Publication, PublicationStatus
-from approvals.publishing.tasks import progress_url, publication_render
+from approvals.publishing.starting import QUEUE_UNREACHABLE, publication_start
+from approvals.publishing.tasks import progress_url
 from approvals.reviews.errors import REFUSED, refusal_status
 from approvals.reviews.selectors import review_for_user, variant_for_user
 from approvals.reviews.views._common import HtmxHttpRequest, moved, variant_url
@@ -35,48 +35,9 @@ def publication_url(publication: Publication) -> str:
     return reverse("publishing:publication_detail", kwargs={"slug": publication.workspace.slug, "pk": publication.pk})
 
 
-def _go(request: HtmxHttpRequest, url: str) -> HttpResponse:
+def go(request: HtmxHttpRequest, url: str) -> HttpResponse:
+    """Move on: a client-side redirect for htmx, else a 302."""
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
-def _enqueue(*, variant, target_format, actor, destination) -> None:
-    variant_pk, format_pk, actor_pk = variant.pk, target_format.pk, actor.pk
-    extra = (destination.pk,) if destination is not None else ()  # the old 3-argument message otherwise
-    transaction.on_commit(lambda: publication_render.delay(variant_pk, format_pk, actor_pk, *extra))
-
-
-@login_required
-@require_POST
-def publish(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
-    """Check, then render in the worker and show progress."""
-    workspace = workspace_for_user(request.user, slug)
-    review = review_for_user(user=request.user, workspace=workspace, pk=pk)
-    variant = review.variant
-    form = PublishForm(
-        request.POST,
-        formats=selectors.formats_for(variant=variant),
-        destinations=selectors.destinations_for(campaign_id=variant.draft.campaign_id),
-    )
-    error = ""
-    if form.is_valid():
-        target_format = form.cleaned_data["target_format"]
-        destination = form.cleaned_data.get("destination")
-        existing = selectors.publication_for(variant=variant, target_format=target_format)
-        if existing is not None and existing.status != PublicationStatus.FAILED:
-            return _go(request, publication_url(existing))
-        try:
-            services.publication_request(actor=request.user, variant=variant, target_format=target_format)
-        except REFUSED as exc:
-            error = refusal_message(exc)
-        else:
-            if existing is not None:
-                publication_retry_start(publication=existing)
-            _enqueue(variant=variant, target_format=target_format, actor=request.user, destination=destination)
-            return _go(request, progress_url(variant=variant, format_id=target_format.pk))
-    else:
-        error = "Choose one of this campaign's formats."
-    messages.error(request, error)
-    return _go(request, reverse("approvals:review_detail", kwargs={"slug": workspace.slug, "pk": review.pk}))
 
 
 @login_required
@@ -88,14 +49,13 @@ def publication_progress(request: HtmxHttpRequest, slug: str, variant_id: int, f
     target_format = selectors.format_for(variant=variant, pk=format_id)
     publication = selectors.publication_for(variant=variant, target_format=target_format)
     if publication is not None and publication.status != PublicationStatus.PUBLISHING:
-        return _go(request, publication_url(publication))
+        return go(request, publication_url(publication))
     here = progress_url(variant=variant, format_id=format_id)
     context = {
         "variant": variant,
         "target_format": target_format,
         "failure": selectors.publication_failure_for(user=request.user, url=here),
         "here": here,
-        "review": variant.reviews.order_by("-submitted_at").first(),
     }
     if request.htmx:
         return render(request, "publishing/publication_progress.html#progress", context)
@@ -159,7 +119,7 @@ def publication_retract(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRes
             status = refusal_status(exc)
         else:
             messages.success(request, "The publication was retracted.")
-            return _go(request, publication_url(publication))
+            return go(request, publication_url(publication))
     else:
         status = 422
     context = _detail_context(request, publication, retract_form=form)
@@ -173,19 +133,23 @@ def publication_retry(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRespo
     workspace = workspace_for_user(request.user, slug)
     publication = selectors.publication_for_user(user=request.user, workspace=workspace, pk=pk)
     if publication.status != PublicationStatus.FAILED:
-        return _go(request, publication_url(publication))
+        return go(request, publication_url(publication))
     variant, target_format = publication.variant, publication.target_format
     if target_format is None:
         messages.error(request, "This format was removed from the campaign, so it cannot be published again.")
-        return _go(request, publication_url(publication))
+        return go(request, publication_url(publication))
     try:
-        services.publication_request(actor=request.user, variant=variant, target_format=target_format)
+        started = publication_start(
+            actor=request.user, variant=variant, target_format=target_format, destination=publication.destination
+        )
     except REFUSED as exc:
         messages.error(request, refusal_message(exc))
-        return _go(request, publication_url(publication))
-    publication_retry_start(publication=publication)
-    _enqueue(variant=variant, target_format=target_format, actor=request.user, destination=publication.destination)
-    return _go(request, progress_url(variant=variant, format_id=target_format.pk))
+        return go(request, publication_url(publication))
+    if started.existing is not None:  # published (or retried) meanwhile
+        return go(request, publication_url(started.existing))
+    if started.queue_unreachable:
+        messages.warning(request, QUEUE_UNREACHABLE)
+    return go(request, progress_url(variant=variant, format_id=target_format.pk))
 
 
 @login_required

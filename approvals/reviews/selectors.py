@@ -13,7 +13,16 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from approvals.reviews.models import Comment, Decision, Review, ReviewStage, ReviewStatus, StageKind, StageStatus
+from approvals.reviews.models import (
+    Comment,
+    Decision,
+    DecisionOutcome,
+    Review,
+    ReviewStage,
+    ReviewStatus,
+    StageKind,
+    StageStatus,
+)
 from studio.core.models import Membership, Notification, Workspace
 from studio.core.permissions import (  # noqa: F401 - the role rules live in core; re-exported for old imports
     BRAND_DECIDERS,
@@ -102,6 +111,16 @@ def approved_review_for(*, variant: Variant) -> Review | None:
         Review.objects.filter(variant=variant, status=ReviewStatus.APPROVED, is_override=False)
         .order_by("-closed_at", "-pk")
         .first()
+    )
+
+
+def approving_decisions(*, review: Review) -> list[Decision]:
+    """Who approved ``review``, stage by stage (the publish page says whose approval it publishes under)."""
+    approving = (DecisionOutcome.APPROVE, DecisionOutcome.APPROVE_WITH_CHANGES)
+    return list(
+        Decision.objects.filter(stage__review=review, outcome__in=approving)
+        .select_related("reviewer", "stage")
+        .order_by("stage__order", "created_at")
     )
 
 

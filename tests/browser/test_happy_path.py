@@ -108,12 +108,20 @@ def test_submit_review_approve_publish_and_audit_history(page, demo, login, tmp_
     page.goto(f"{demo.url}/w/demo/variants/{variant_id}/")
     expect(page.locator(".badge", has_text="Approved").first).to_be_visible()
     page.get_by_role("link", name="Publish").click()
-    expect(page.locator("#decision")).to_contain_text("Approve by Rob Reviewer")
+    # Publishing lives in the studio (issue 14): its own page, with Studio as the current section.
+    expect(page).to_have_url(re.compile(rf"/w/demo/variants/{variant_id}/publish/$"))
+    expect(page.get_by_role("heading", name=f"Publish variant #{variant_id}")).to_be_visible()
+    expect(page.locator("[data-approved-by]")).to_contain_text("Approved by Rob Reviewer")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Studio")).to_have_attribute("aria-current", "true")
+    expect(page.locator("[data-rendition-preview]").first).to_be_visible()
     _screenshot(page, tmp_path_factory, "04-approved")
     page.get_by_label("Format", exact=True).select_option(label="LinkedIn ad (1200x628)")
     page.get_by_role("button", name="Publish at exact size").click()
+    page.wait_for_url(re.compile(r"/w/demo/publications/\d+/$"), timeout=60000)
     expect(page.get_by_role("heading", name=re.compile("Publi"))).to_be_visible(timeout=60000)
     expect(page.locator("body")).to_contain_text("1200", timeout=60000)
+    expect(nav.get_by_role("link", name="Studio")).to_have_attribute("aria-current", "true")
     publication = wait_for(
         lambda: Publication.objects.filter(variant_id=variant_id).first(), timeout=60, message="the publication"
     )

@@ -124,9 +124,9 @@ def test_each_roles_main_pages_are_accessible_fit_a_phone_and_are_screenshotted(
 
 def test_each_role_lands_where_its_work_is_and_sees_only_its_links(chromium, demo, login):
     expected = {
-        "reviewer": (r"/reviews/$", {"Review queue", "Inbox"}, {"Compliance"}),
-        "compliance": (r"/compliance/$", {"Compliance", "Review queue", "Inbox"}, set()),
-        "marketer": (r"/w/demo/", {"Studio", "Inbox"}, {"Review queue", "Compliance"}),
+        "reviewer": (r"/reviews/$", {"Review queue", "Inbox"}, {"Compliance", "Costs"}),
+        "compliance": (r"/compliance/$", {"Compliance", "Review queue", "Inbox"}, {"Costs"}),
+        "marketer": (r"/w/demo/", {"Studio", "Inbox", "Costs"}, {"Review queue", "Compliance"}),
     }
     for role, (landing, shown, hidden) in expected.items():
         context = chromium.new_context()

@@ -6,21 +6,26 @@ from __future__ import annotations
 
 import hashlib
 import io
+from unittest import mock
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
+from kombu.exceptions import OperationalError
 from PIL import Image
 
 from approvals.publishing import run_publishing, services, tasks
 from approvals.publishing.models import Publication
 from approvals.publishing.selectors import FAILED_KIND
+from approvals.publishing.starting import RENDER_TASK
 from approvals.reviews import services as review_services
 from approvals.reviews.models import StageKind
 from studio.core.models import AuditEvent, Role
 from studio.core.notifications import notification_send
+from studio.core.outbox import services as outbox_services
+from studio.core.outbox.models import OutboxMessage
 from studio.core.permissions import RoleRequired
 from studio.generation.models import VariantStatus
 from tests import factories as f
@@ -246,8 +251,6 @@ def test_progress_counts_a_render_the_worker_gave_up_on(run_fixture, marketer):
 def test_the_publish_request_answers_before_the_per_image_checks_which_a_task_does(
     run_fixture, workspace, marketer, django_capture_on_commit_callbacks
 ):
-    from studio.core.outbox.models import OutboxMessage  # noqa: PLC0415
-
     url = reverse("publishing:run_publish", args=[workspace.slug, run_fixture.run.pk])
     client = login(marketer)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -266,3 +269,17 @@ def test_the_publish_request_answers_before_the_per_image_checks_which_a_task_do
     assert Publication.objects.count() == 2
     progress = run_publishing.run_publish_progress(run=run_fixture.run, user=marketer)
     assert (progress.published, progress.waiting) == (2, 0)
+
+
+def test_a_runs_renders_wait_in_the_outbox_when_the_broker_is_down(
+    run_fixture, marketer, workspace, django_capture_on_commit_callbacks
+):
+    down = mock.patch.object(outbox_services, "task_send", side_effect=OperationalError("Connection refused"))
+    with down, django_capture_on_commit_callbacks(execute=True):
+        started = run_publishing.run_publish_execute(run=run_fixture.run, actor=marketer)  # the task's body
+    assert len(started.queued) == 2  # no exception after the commit: the renders are recorded, not lost
+    rows = OutboxMessage.objects.filter(task_name=RENDER_TASK)
+    assert sorted(row.args[0] for row in rows) == sorted(t.variant.pk for t in started.queued)
+    assert all(row.published_at is None and row.workspace_id == workspace.pk for row in rows)
+    assert not Publication.objects.exists()
+    assert AuditEvent.objects.get(action="approvals.publication.run_requested").data["queued_count"] == 2

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+from unittest import mock
 
 import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from approvals.publishing import services
+from approvals.publishing import destination_writes, services
+from approvals.publishing.errors import NotPublishable
 from approvals.publishing.models import Publication
 from approvals.reviews import services as review_services
-from approvals.reviews.models import StageKind
+from approvals.reviews.models import Review, ReviewStatus, StageKind
 from studio.core.models import AuditEvent
 from studio.core.permissions import RoleRequired
 from studio.generation.models import VariantStatus
@@ -82,3 +85,50 @@ def test_format_of_another_campaign_refused(approved, marketer, workspace):
 def test_compliance_auditors_do_not_publish(approved, compliance, ad_format):
     with pytest.raises(RoleRequired):
         services.publication_create(actor=compliance, variant=approved, target_format=ad_format)
+
+
+def _withdraw_during_upload(monkeypatch, *, fail_delete=False):
+    """``rendition_store`` as the worker sees it when the approval is withdrawn while the object uploads;
+    returns the keys it wrote."""
+    real = services.rendition_store
+    written = []
+
+    def store(*, destination, name, data):
+        key, url = real(destination=destination, name=name, data=data)
+        written.append(key)
+        Review.objects.filter(status=ReviewStatus.APPROVED).update(status=ReviewStatus.WITHDRAWN)
+        if fail_delete:  # and the storage goes down right after the upload
+            broken = mock.Mock(delete=mock.Mock(side_effect=OSError("storage is down")))
+            monkeypatch.setattr(destination_writes, "publication_storage", lambda destination: broken)
+        return key, url
+
+    monkeypatch.setattr(services, "rendition_store", store)
+    return written
+
+
+def test_an_upload_refused_under_the_lock_is_deleted_so_nothing_stays_public(
+    approved, marketer, ad_format, monkeypatch, caplog
+):
+    written = _withdraw_during_upload(monkeypatch)
+    with (
+        caplog.at_level(logging.INFO, logger="approvals.publishing.destination_writes"),
+        pytest.raises(NotPublishable, match="withdrawn"),
+    ):
+        services.publication_create(actor=marketer, variant=approved, target_format=ad_format)
+    assert len(written) == 1
+    assert not default_storage.exists(written[0])  # no object at a public URL without a publication row
+    assert not Publication.objects.exists()
+    assert AuditEvent.objects.filter(action="approvals.publication.refused").exists()
+    assert written[0] in caplog.text
+
+
+def test_a_failed_delete_of_the_refused_upload_is_logged_and_the_refusal_still_reaches_the_person(
+    approved, marketer, ad_format, monkeypatch, caplog
+):
+    written = _withdraw_during_upload(monkeypatch, fail_delete=True)
+    with (
+        caplog.at_level(logging.WARNING, logger="approvals.publishing.destination_writes"),
+        pytest.raises(NotPublishable),
+    ):
+        services.publication_create(actor=marketer, variant=approved, target_format=ad_format)
+    assert f"Could not delete {written[0]}" in caplog.text

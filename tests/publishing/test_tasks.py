@@ -1,4 +1,5 @@
-"""Publishing's render task: enqueued only on commit, idempotent, refusals reported as a notice."""
+"""Publishing's render task: enqueued only on commit (through the outbox), idempotent, refusals reported as
+a notice."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from approvals.publishing import tasks
 from approvals.publishing.models import Publication
 from approvals.reviews import services
 from studio.core.models import Notification
+from studio.core.outbox import services as outbox_services
+from studio.core.outbox.models import OutboxMessage
 from tests.approvals.factories_reviews import variant_for
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +25,7 @@ def submitted(workspace, marketer, reviewer, campaign):
     return services.variant_submit(actor=marketer, variant=variant)
 
 
-def test_publication_render_enqueued_only_on_commit(
+def test_publication_render_enqueued_only_on_commit_through_the_outbox(
     submitted, reviewer, marketer, ad_format, client, django_capture_on_commit_callbacks
 ):
     variant = submitted.variant
@@ -30,15 +33,17 @@ def test_publication_render_enqueued_only_on_commit(
         actor=reviewer, stage=submitted.stages.get(), outcome="approve", expected_sha256=variant.sha256
     )
     client.force_login(marketer)
-    with mock.patch.object(tasks.publication_render, "delay") as delay:
+    with mock.patch.object(outbox_services, "task_send") as send:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             url = reverse("publishing:publish", args=[submitted.workspace.slug, submitted.pk])
             response = client.post(url, {"target_format": ad_format.pk})
         assert response.status_code == 302
-        delay.assert_not_called()
+        send.assert_not_called()
+        row = OutboxMessage.objects.get(task_name=tasks.publication_render.name)
+        assert row.args == [variant.pk, ad_format.pk, marketer.pk]
         for callback in callbacks:
             callback()
-        delay.assert_called_once_with(variant.pk, ad_format.pk, marketer.pk)
+        send.assert_called_once_with(tasks.publication_render.name, [variant.pk, ad_format.pk, marketer.pk], None)
 
 
 def test_publication_render_is_idempotent_and_reports_refusals(submitted, reviewer, marketer, ad_format):

@@ -38,6 +38,23 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reviews/", include(([path("", _ok, name="queue"), path("inbox/", _ok, name="inbox")], "approvals"))),
     path("", include(([path("", _ok, name="home"), path("w/<slug:slug>/", _ok, name="workspace")], "studio"))),
+    path("", include(([path("w/<slug:slug>/runs/<int:pk>/", _ok, name="run")], "runs"))),
+    path(
+        "",
+        include(
+            (
+                [
+                    path("w/<slug:slug>/variants/<int:pk>/publish/", _ok, name="variant_publish"),
+                    path("w/<slug:slug>/publications/<int:pk>/", _ok, name="publication_detail"),
+                ],
+                "publishing",
+            )
+        ),
+    ),
+    path(
+        "",
+        include(([path("costs/", _ok, name="index"), path("w/<slug:slug>/costs/", _ok, name="dashboard")], "costs")),
+    ),
 ]
 
 
@@ -302,6 +319,56 @@ def test_studio_is_current_section_on_workspace_pages_and_admin_link_for_staff(r
     html = render_to_string("base.html", {}, request=request)
     assert 'href="/" aria-current="true">Studio' in html
     assert 'href="/admin/">Admin</a>' in html
+
+
+def _header(rf_user, path, user):
+    from django.urls import resolve
+
+    request = rf_user(path, user)
+    request.resolver_match = resolve(path)
+    html = render_to_string("base.html", {}, request=request)
+    start = html.index('aria-label="Main"')
+    return html[start : html.index("</nav>", start)]
+
+
+@pytest.mark.urls("tests.studio.test_ui_templates")
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/w/acme/runs/3/", "/w/acme/variants/5/publish/", "/w/acme/publications/4/"])
+def test_studio_is_the_current_section_on_run_and_publishing_pages(rf_user, path):
+    user = f.UserFactory()
+    f.MembershipFactory(user=user, workspace=f.WorkspaceFactory(), role=f.core_models.Role.MARKETER)
+    nav = _header(rf_user, path, user)
+    assert 'href="/" aria-current="true">Studio' in nav
+    assert nav.count("aria-current=") == 1
+
+
+@pytest.mark.urls("tests.studio.test_ui_templates")
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "shown"),
+    [
+        (f.core_models.Role.MARKETER, True),
+        (f.core_models.Role.ADMIN, True),
+        (f.core_models.Role.BRAND_REVIEWER, False),
+        (f.core_models.Role.COMPLIANCE, False),
+    ],
+)
+def test_costs_is_in_the_header_only_for_the_roles_that_may_see_costs(rf_user, role, shown):
+    user = f.UserFactory()
+    f.MembershipFactory(user=user, workspace=f.WorkspaceFactory(), role=role)
+    nav = _header(rf_user, "/reviews/inbox/", user)
+    assert ('href="/costs/">Costs</a>' in nav) is shown
+
+
+@pytest.mark.urls("tests.studio.test_ui_templates")
+@pytest.mark.django_db
+def test_costs_is_the_current_section_on_cost_pages(rf_user):
+    user = f.UserFactory()
+    f.MembershipFactory(user=user, workspace=f.WorkspaceFactory(), role=f.core_models.Role.MARKETER)
+    assert 'href="/costs/" aria-current="page">Costs' in _header(rf_user, "/costs/", user)
+    nav = _header(rf_user, "/w/acme/costs/", user)
+    assert 'href="/costs/" aria-current="true">Costs' in nav
+    assert nav.count("aria-current=") == 1
 
 
 # ---------------------------------------------------------------- partials and filters

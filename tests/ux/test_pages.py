@@ -42,20 +42,25 @@ def test_marketer_lands_in_the_studio(client, marketer, workspace):
     assert response["Location"] == reverse("studio:workspace", args=[workspace.slug])
 
 
-def test_header_hides_links_a_role_cannot_use(client, marketer, reviewer, compliance, workspace):
+def test_header_hides_links_a_role_cannot_use(client, marketer, reviewer, compliance, ws_admin, workspace):
     client.force_login(marketer)
     nav = _nav(client.get(reverse("approvals:inbox")).content.decode())
     assert "Inbox" in nav
     assert "Review queue" not in nav
     assert ">Compliance<" not in nav
+    assert ">Costs<" in nav
     client.force_login(reviewer)
     nav = _nav(client.get(reverse("approvals:inbox")).content.decode())
     assert "Review queue" in nav
     assert ">Compliance<" not in nav
+    assert ">Costs<" not in nav  # the cost pages admit marketers and workspace admins only
     client.force_login(compliance)
     nav = _nav(client.get(reverse("approvals:inbox")).content.decode())
     assert "Review queue" in nav
     assert ">Compliance<" in nav
+    assert ">Costs<" not in nav
+    client.force_login(ws_admin)
+    assert ">Costs<" in _nav(client.get(reverse("approvals:inbox")).content.decode())
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ duties, self-approval rule and audit trail, refusals included."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -23,11 +22,9 @@ from approvals.compliance import services as compliance_services
 from approvals.compliance.exports import AuditFilter, export_filename, streaming_export
 from approvals.publishing import retraction
 from approvals.publishing import selectors as publishing_selectors
-from approvals.publishing import services as publishing_services
 from approvals.publishing import views as publishing_views
-from approvals.publishing.destination_writes import publication_retry_start
 from approvals.publishing.models import Publication, PublicationStatus
-from approvals.publishing.tasks import publication_render
+from approvals.publishing.starting import publication_start
 from approvals.reviews import services as review_services
 from approvals.reviews.models import Decision, Review, ReviewStage, StageStatus
 from studio.core.permissions import can_decide_kind
@@ -186,15 +183,13 @@ class PublicationList(ListView):
                 "destination",
             )
         answer = {"variant": variant.pk, "target_format": target_format.pk}
-        existing = publishing_selectors.publication_for(variant=variant, target_format=target_format)
-        if existing is not None and existing.status != PublicationStatus.FAILED:
-            return Response({**answer, "status": "published", "publication": existing.pk})
-        publishing_services.publication_request(actor=request.user, variant=variant, target_format=target_format)
-        if existing is not None:  # a failed publication is retried in place, as from the review page
-            publication_retry_start(publication=existing)
-        extra = (destination.pk,) if destination is not None else ()
-        variant_pk, format_pk, actor_pk = variant.pk, target_format.pk, request.user.pk
-        transaction.on_commit(lambda: publication_render.delay(variant_pk, format_pk, actor_pk, *extra))
+        # The page's own start: a failed publication is retried in place, the render goes through the outbox
+        # (a broker that is down delays it; the sweeper sends it when the broker is back).
+        started = publication_start(
+            actor=request.user, variant=variant, target_format=target_format, destination=destination
+        )
+        if started.existing is not None:
+            return Response({**answer, "status": "published", "publication": started.existing.pk})
         return Response({**answer, "status": "queued", "publication": None}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -233,13 +228,15 @@ class PublicationRetract(ReadView):
 
 class PublicationFile(ReadView):
     """The rendition, through the publishing app's own download view: the same rules for private
-    destinations (a redirect to a short-lived signed URL), retracted and failed publications (404)."""
+    destinations (a redirect to a short-lived signed URL) and failed publications (404). A retracted
+    publication is 404 here whatever its destination did with the object: a pipeline polling the API must
+    not pull an asset that was withdrawn (members still see it, with its retraction, on the site)."""
 
     renderer_classes = [FileRenderer]
     serializer_class = None
 
     def base_queryset(self):
-        return Publication.objects.filter(workspace=self.workspace)
+        return Publication.objects.filter(workspace=self.workspace).exclude(status=PublicationStatus.RETRACTED)
 
     @extend_schema(responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request, pk: int):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import template
 
 from studio.core.models import Membership
-from studio.core.permissions import AUDIT_READERS, BRAND_DECIDERS, COMPLIANCE_DECIDERS
+from studio.core.permissions import AUDIT_READERS, BRAND_DECIDERS, COMPLIANCE_DECIDERS, GENERATORS
 
 register = template.Library()
 
@@ -14,6 +14,7 @@ register = template.Library()
 NEEDS = {
     "Review queue": BRAND_DECIDERS | COMPLIANCE_DECIDERS,
     "Compliance": AUDIT_READERS,
+    "Costs": GENERATORS,  # marketers and workspace admins: approvals.costs.views admits no one else
 }
 
 

@@ -80,12 +80,15 @@ class NavItem:
     count: int = 0
 
 
-# (label, url name, namespace that also counts as "this section")
-PRIMARY_NAV: tuple[tuple[str, str, str], ...] = (
-    ("Studio", "studio:home", "studio"),
-    ("Review queue", "approvals:queue", "approvals"),
-    ("Compliance", "compliance:log", "compliance"),
-    ("Inbox", "approvals:inbox", ""),
+# (label, url name, the URL namespaces that also count as "this section"). The studio's section covers
+# the layers that extend its pages: production runs and publishing (a marketer's publish and publication
+# pages). Costs shows only to the roles that may see costs (``nav_roles.NEEDS``).
+PRIMARY_NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Studio", "studio:home", ("studio", "runs", "publishing")),
+    ("Review queue", "approvals:queue", ("approvals",)),
+    ("Compliance", "compliance:log", ("compliance",)),
+    ("Inbox", "approvals:inbox", ()),
+    ("Costs", "costs:index", ("costs",)),
 )
 
 
@@ -100,8 +103,8 @@ def _safe_reverse(name: str) -> str:
 def primary_nav(context: template.Context) -> list[NavItem]:
     """The header's links, skipping any whose URL is not wired yet, with exactly one marked current.
 
-    Exact path match gives ``aria-current="page"``; otherwise the longest URL prefix (or, for the
-    studio home at ``/``, the URL namespace) marks the section with ``aria-current="true"``."""
+    Exact path match gives ``aria-current="page"``; otherwise the longest URL prefix (or, failing that,
+    one of the item's URL namespaces: the studio home is ``/``) marks the section with ``aria-current="true"``."""
     request = context.get("request")
     path = getattr(request, "path", "") or ""
     match = getattr(request, "resolver_match", None)
@@ -117,7 +120,7 @@ def primary_nav(context: template.Context) -> list[NavItem]:
             score = 10_000
         elif url != "/" and path.startswith(url):
             score = len(url) + 10
-        elif ns and namespace == ns:
+        elif namespace and namespace in ns:
             score = 1
         else:
             score = 0
