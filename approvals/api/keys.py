@@ -116,7 +116,7 @@ def apikey_create(
 @transaction.atomic
 def apikey_revoke(*, actor, key: ApiKey) -> ApiKey:
     """Revoke ``key`` now; a second revoke changes nothing and writes nothing."""
-    key = ApiKey.objects.select_for_update(of=("self",)).select_related("workspace", "user").get(pk=key.pk)
+    key = ApiKey.objects.select_for_update(of=("self",), no_key=True).select_related("workspace", "user").get(pk=key.pk)
     if actor is not None and not can_administer(actor, key.workspace):
         raise RoleRequired(f"Only a workspace admin can revoke API keys in {key.workspace.name}.")
     if key.revoked_at is not None:

@@ -100,7 +100,7 @@ def _record(*, actor, publication_id: int, reason: str, removal: str, key: str, 
     publication = Publication.objects.select_related("workspace", "destination", "target_format").get(pk=publication_id)
     lock_variant(publication.variant_id)  # lock order: the variant, then its reviews and publications
     publication = (
-        Publication.objects.select_for_update(of=("self",))
+        Publication.objects.select_for_update(of=("self",), no_key=True)
         .select_related("workspace", "destination", "target_format")
         .get(pk=publication_id)
     )

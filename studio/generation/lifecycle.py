@@ -81,7 +81,11 @@ def variant_transition(
         _refuse_unless_allowed(locked_status, to)
         return _transition_write(actor, variant, to, event, locked_status, also_save)
     with transaction.atomic():
-        current = Variant.objects.select_for_update(of=("self",)).values_list("status", flat=True).get(pk=variant.pk)
+        current = (
+            Variant.objects.select_for_update(of=("self",), no_key=True)
+            .values_list("status", flat=True)
+            .get(pk=variant.pk)
+        )
         _refuse_unless_allowed(current, to)
         return _transition_write(actor, variant, to, event, current, also_save)
 

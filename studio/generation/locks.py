@@ -23,6 +23,14 @@ Campaign locks are ``FOR NO KEY UPDATE`` (``no_key=True``): a budget change neve
 lock mode does not conflict with the ``FOR KEY SHARE`` of other transactions' foreign-key checks, so
 inserting rows that reference a campaign never waits for a settling job at all.
 
+The same holds for every other row lock in the order (runs, jobs, cells, variants, reviews, stages,
+comments, publications, deployments): they are all ``FOR NO KEY UPDATE``, because no transaction deletes
+the row it locks or changes its key. A plain ``FOR UPDATE`` on a variant would conflict with the
+``FOR KEY SHARE`` that inserting a comment or an edit job referencing it takes at COMMIT, after that
+transaction took the audit chain head: the campaign deadlock again, one table down. Only rows a
+transaction may delete (webhook endpoints) keep ``FOR UPDATE``; the audit chain head is ``FOR UPDATE`` on
+its own table, which nothing references.
+
 A transaction takes the campaign only if it changes the budget: a job's success is recorded without it
 and settled right after in a short transaction of its own (``studio.generation.services.budget``), since
 every cell of a run settles on the same campaign row and a record holding it made them queue.
@@ -45,7 +53,7 @@ def campaign_lock(campaign_id: int) -> Campaign:
 
 def job_lock(job_id: int, *, related: tuple[str, ...] = _JOB_RELATED) -> GenerationJob:
     """Step 2: lock one job row. Its campaign, if the transaction needs it, must be locked already."""
-    rows = GenerationJob.objects.select_for_update(of=("self",))
+    rows = GenerationJob.objects.select_for_update(of=("self",), no_key=True)
     # ``select_related()`` with no names would follow every foreign key: only name what was asked for.
     return (rows.select_related(*related) if related else rows).get(pk=job_id)
 

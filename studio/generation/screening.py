@@ -170,7 +170,11 @@ def variant_apply_screening(*, variant: Variant, screening: Screening, locked: b
     if locked:
         row = variant
     else:
-        row = Variant.objects.select_for_update(of=("self",)).select_related("job", "workspace").get(pk=variant.pk)
+        row = (
+            Variant.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("job", "workspace")
+            .get(pk=variant.pk)
+        )
     if row.status not in (VariantStatus.SAFETY_PENDING, VariantStatus.READY):
         return row
     combined, severity = verdict_and_severity(
@@ -233,7 +237,7 @@ def variant_rescreen(*, variant_id: int, http_client: httpx2.Client | None = Non
         data = fh.read()
     screening = screen_image(workspace=variant.workspace, image=data, http_client=http_client)
     with transaction.atomic(), audit_batch(variant.workspace):  # the evidence and the verdict: one chain write
-        locked = Variant.objects.select_for_update(of=("self",)).get(pk=variant_id)
+        locked = Variant.objects.select_for_update(of=("self",), no_key=True).get(pk=variant_id)
         if locked.status != VariantStatus.SAFETY_PENDING:
             return None
         # The workspace and job rows read above (neither changes what this writes): not read again.

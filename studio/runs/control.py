@@ -40,7 +40,7 @@ def _stop_cells(run: ProductionRun, cells: list[RunCell], *, message: str) -> De
     job_ids = sorted(cell.job_id for cell in cells if cell.job_id)
     jobs = {
         job.pk: job
-        for job in GenerationJob.objects.select_for_update(of=("self",))
+        for job in GenerationJob.objects.select_for_update(of=("self",), no_key=True)
         .select_related("workspace")
         .filter(pk__in=job_ids)
         .order_by("pk")
@@ -64,7 +64,9 @@ def _stop_cells(run: ProductionRun, cells: list[RunCell], *, message: str) -> De
         stopped.append(cell.pk)
     now = timezone.now()
     for cell in (
-        RunCell.objects.select_for_update(of=("self",)).select_related("target_format").filter(pk__in=stopped)
+        RunCell.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("target_format")
+        .filter(pk__in=stopped)
     ).order_by("pk"):
         if cell.status in CELL_TERMINAL:
             continue
@@ -136,7 +138,7 @@ def run_retry_failed(*, actor, run: ProductionRun) -> list[RunCell]:
         if run.status in (RunStatus.CANCELLING, RunStatus.CANCELLED):
             raise RunRefused("This run was cancelled; start a new run instead of retrying it.")
         failed = list(
-            RunCell.objects.select_for_update(of=("self",))
+            RunCell.objects.select_for_update(of=("self",), no_key=True)
             .select_related("target_format")
             .filter(run=run, status=CellStatus.FAILED)
             .order_by("pk")

@@ -281,7 +281,7 @@ def _chunk_prepare(
             _run_finish_if_done(run)
             return False
         cells = list(
-            RunCell.objects.select_for_update(of=("self",))
+            RunCell.objects.select_for_update(of=("self",), no_key=True)
             .select_related("target_format")
             .filter(run=run, job__isnull=True, status=CellStatus.QUEUED)
             .order_by("pk")[: size + 1]

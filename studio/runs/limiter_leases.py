@@ -20,7 +20,9 @@ class DatabaseBackend:
 
     def acquire(self, *, deployment_id: int, token: str, concurrency: int, rpm: int, lease_seconds: float) -> float:
         with transaction.atomic():
-            Deployment.objects.select_for_update(of=("self",)).filter(pk=deployment_id).values_list("pk").first()
+            Deployment.objects.select_for_update(of=("self",), no_key=True).filter(pk=deployment_id).values_list(
+                "pk"
+            ).first()
             now = timezone.now()
             leases = LimiterLease.objects.filter(deployment_id=deployment_id)
             leases.filter(expires_at__lte=now).delete()

@@ -151,7 +151,7 @@ def _run_finish_if_done(run: ProductionRun) -> bool:
 
 
 def _run_lock(run_id: int) -> ProductionRun:
-    return ProductionRun.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=run_id)
+    return ProductionRun.objects.select_for_update(of=("self",), no_key=True).select_related("workspace").get(pk=run_id)
 
 
 def cell_record(cell_id: int) -> RunCell:
@@ -167,7 +167,7 @@ def cell_record(cell_id: int) -> RunCell:
     recorder stopped in between."""
     with transaction.atomic():
         cell = (
-            RunCell.objects.select_for_update(of=("self",))
+            RunCell.objects.select_for_update(of=("self",), no_key=True)
             .select_related("run__workspace", "target_format", "job")
             .get(pk=cell_id)
         )
@@ -203,7 +203,11 @@ class _RecordWithJob:
         self.cell: RunCell | None = None
 
     def __call__(self, job: GenerationJob) -> None:
-        cell = RunCell.objects.select_for_update(of=("self",)).select_related("target_format").get(pk=self.cell_id)
+        cell = (
+            RunCell.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("target_format")
+            .get(pk=self.cell_id)
+        )
         if cell.status in CELL_TERMINAL or cell.job_id != job.pk:
             return
         self.run.workspace = job.workspace  # the run's workspace is its jobs'

@@ -48,7 +48,7 @@ def _requeue(cell_id: int, *, reason: str) -> bool:
     with transaction.atomic():
         run_id = RunCell.objects.values_list("run_id", flat=True).get(pk=cell_id)
         run = _run_lock(run_id)
-        cell = RunCell.objects.select_for_update(of=("self",)).get(pk=cell_id)
+        cell = RunCell.objects.select_for_update(of=("self",), no_key=True).get(pk=cell_id)
         if cell.status not in (CellStatus.QUEUED, CellStatus.RUNNING) or run.status != RunStatus.RUNNING:
             return False
         cell.queued_at = timezone.now()

@@ -206,3 +206,46 @@ def test_drafts_settling_decisions_and_publishes_together_never_deadlock(
     assert not OutboxMessage.objects.filter(published_at__isnull=True).exists()
     campaign.refresh_from_db()
     assert campaign.reserved_cost == 0
+
+
+def test_a_locked_variant_never_blocks_a_comment_or_edit_that_refers_to_it(marketer, workspace):
+    """Row locks are FOR NO KEY UPDATE (studio.generation.locks): a reviewer's transaction holding a variant
+    while it waits for the audit chain head must not block another transaction's foreign-key check on that
+    variant (FOR KEY SHARE at COMMIT, after it took the chain head), or the two deadlock."""
+    from django.db import transaction
+
+    from approvals.reviews.services._common import lock_variant
+
+    assert connection.vendor == "postgresql", "this test needs real row locks (run it against PostgreSQL)"
+    variant = f.VariantFactory(workspace=workspace, status=VariantStatus.READY)
+    holding, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def hold_the_variant():
+        try:
+            with transaction.atomic():
+                lock_variant(variant.pk)
+                holding.set()
+                release.wait(10)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_variant)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")
+        comment = reviews.comment_add(actor=marketer, variant=variant, text="The logo is too small")
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+    assert not failures
+    assert comment.pk is not None
+    assert waited < 2.0, f"the comment waited {waited:.1f} s for the variant's row lock"

@@ -199,7 +199,7 @@ def draft_attribution_refresh(draft_id: int) -> int:
 
     The draft's cost rows are locked (in pk order), so two refreshes of one draft never both apply a
     difference; a job settling meanwhile only adds a row no approval can yet reach."""
-    facts = {f.pk: f for f in JobCost.objects.select_for_update().filter(draft_id=draft_id).order_by("pk")}
+    facts = {f.pk: f for f in JobCost.objects.select_for_update(no_key=True).filter(draft_id=draft_id).order_by("pk")}
     job_rows = GenerationJob.objects.filter(pk__in=list(facts)).values_list(
         "pk", "created_at", "base_variant_id", "rerun_of_id"
     )

@@ -43,11 +43,11 @@ MAX_NOTE_CHARS = 4000
 
 def lock_variant(pk: int) -> Variant:
     """Always first: variant, then review, then stage, so concurrent callers queue, never deadlock."""
-    return Variant.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=pk)
+    return Variant.objects.select_for_update(of=("self",), no_key=True).select_related("workspace").get(pk=pk)
 
 
 def lock_review(pk: int) -> Review:
-    return Review.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=pk)
+    return Review.objects.select_for_update(of=("self",), no_key=True).select_related("workspace").get(pk=pk)
 
 
 def sla_due(workspace: Workspace, now: datetime) -> datetime:

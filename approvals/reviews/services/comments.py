@@ -64,7 +64,11 @@ def comment_add(
 @transaction.atomic
 def comment_resolve(*, actor, comment: Comment) -> Comment:
     """Mark a comment done (idempotent: resolving a resolved comment records nothing)."""
-    comment = Comment.objects.select_for_update(of=("self",)).select_related("variant__workspace").get(pk=comment.pk)
+    comment = (
+        Comment.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("variant__workspace")
+        .get(pk=comment.pk)
+    )
     workspace = comment.variant.workspace
     if not user_roles(actor, workspace):
         raise RoleRequired(f"Only members of {workspace.name} can resolve comments.")

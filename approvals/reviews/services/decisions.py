@@ -107,7 +107,7 @@ def decision_check(
         raise StaleReview("This review no longer exists.")
     variant = lock_variant(variant_id)
     review = lock_review(review_id)
-    stage = ReviewStage.objects.select_for_update(of=("self",)).get(pk=stage.pk)
+    stage = ReviewStage.objects.select_for_update(of=("self",), no_key=True).get(pk=stage.pk)
     workspace = review.workspace
 
     _require_decider(actor, workspace, stage.kind)

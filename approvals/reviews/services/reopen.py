@@ -56,7 +56,7 @@ def _locked(decision_pk: int) -> tuple[Decision, Review, ReviewStage]:
     decision = Decision.objects.select_related("reviewer", "stage").filter(pk=decision_pk).first()
     if decision is None:
         raise StaleReview("This decision was already taken back.")
-    stage = ReviewStage.objects.select_for_update(of=("self",)).get(pk=decision.stage_id)
+    stage = ReviewStage.objects.select_for_update(of=("self",), no_key=True).get(pk=decision.stage_id)
     return decision, review, stage
 
 

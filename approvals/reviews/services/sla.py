@@ -28,7 +28,7 @@ def _stage_reminder_text(stage: ReviewStage, *, escalation: bool) -> str:
 
 def _lock_stage(stage: ReviewStage) -> ReviewStage:
     return (
-        ReviewStage.objects.select_for_update(of=("self",))
+        ReviewStage.objects.select_for_update(of=("self",), no_key=True)
         .select_related("review__workspace", "review__variant__draft")
         .get(pk=stage.pk)
     )

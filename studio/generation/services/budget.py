@@ -64,7 +64,7 @@ def budget_settle(*, job: GenerationJob, actual: Decimal, campaign: Campaign | N
 _SETTLE_RECORDED_SQL = """
 WITH old AS (
     SELECT id, reserved_cost, COALESCE(actual_cost, 0) AS actual FROM studio_generationjob
-    WHERE id = %s AND settle_pending FOR UPDATE
+    WHERE id = %s AND settle_pending FOR NO KEY UPDATE
 ), settled AS (
     UPDATE studio_generationjob SET reserved_cost = 0, settle_pending = false
     FROM old WHERE studio_generationjob.id = old.id
@@ -94,7 +94,7 @@ def budget_settle_recorded(job: GenerationJob) -> bool:
             job_settled.send(sender=GenerationJob, job=job, actual=actual, campaign=campaign)
             return True
         reserved, pending = (
-            GenerationJob.objects.select_for_update(of=("self",))
+            GenerationJob.objects.select_for_update(of=("self",), no_key=True)
             .values_list("reserved_cost", "settle_pending")
             .get(pk=job.pk)
         )

@@ -58,7 +58,7 @@ def deployment_upsert(
     deployment fields to new values; ``None`` leaves a field as it is. The profile is re-chosen when it is
     given, the model changes, or the deployment is new (one named like the model, else the default)."""
     catalog_sync()
-    deployment = Deployment.objects.select_for_update().filter(workspace=workspace, name=name).first()
+    deployment = Deployment.objects.select_for_update(no_key=True).filter(workspace=workspace, name=name).first()
     created = deployment is None
     before = {} if created else {f: str(getattr(deployment, f)) for f in AUDITED_FIELDS}
     if created:

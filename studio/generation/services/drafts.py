@@ -65,7 +65,7 @@ def draft_version_add(
     require_role(actor, draft.workspace, Role.MARKETER, action="edit drafts")
     # Lock order (studio.generation.locks): campaign, then the draft, then the audit chain head last.
     campaign_lock(draft.campaign_id)
-    draft = PromptDraft.objects.select_for_update(of=("self",)).get(pk=draft.pk)
+    draft = PromptDraft.objects.select_for_update(of=("self",), no_key=True).get(pk=draft.pk)
     latest = draft.versions.order_by("-number").first()
     text = text.strip()
     variables = variables or {}

@@ -45,7 +45,7 @@ def variant_focal_point_set(*, actor, variant: Variant, focal_x, focal_y) -> Var
         raise InvalidFocalPoint("Give both positions (across and down), or neither to use the centre.")
     campaign_id = Variant.objects.filter(pk=variant.pk).values_list("draft__campaign_id", flat=True).get()
     campaign_lock(campaign_id)
-    locked = Variant.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=variant.pk)
+    locked = Variant.objects.select_for_update(of=("self",), no_key=True).select_related("workspace").get(pk=variant.pk)
     if not can_generate(actor, locked.workspace):
         raise RoleRequired(f"Only a marketer or workspace admin can set the focal point in {locked.workspace.name}.")
     before = [locked.focal_x, locked.focal_y]

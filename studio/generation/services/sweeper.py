@@ -126,7 +126,9 @@ def _job_requeue(job_id: int, *, now: datetime) -> bool:
 
 def _variant_rescreen(variant_id: int) -> bool:
     with transaction.atomic():
-        variant = Variant.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=variant_id)
+        variant = (
+            Variant.objects.select_for_update(of=("self",), no_key=True).select_related("workspace").get(pk=variant_id)
+        )
         if variant.status != VariantStatus.SAFETY_PENDING or outbox_waiting(SCREEN_TASK, [variant.pk]):
             return False
         screen_publish(variant.pk, workspace=variant.workspace)
