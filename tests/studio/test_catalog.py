@@ -197,3 +197,20 @@ def test_deployment_upsert_validates_like_the_admin(workspace):
 def test_deployment_upsert_unknown_workspace():
     with pytest.raises(CommandError, match="No workspace"):
         call_command("deployment_upsert", "--workspace", "nope", "--name", "x", "--provider", "offline")
+
+
+def test_deployment_upsert_refuses_a_timeout_that_would_outlive_the_jobs_lease(workspace):
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "deployment_upsert",
+            "--workspace",
+            "acme",
+            "--name",
+            "slow",
+            "--provider",
+            "offline",
+            "--timeout",
+            "1800",
+        )
+    assert "at most 600 seconds" in str(caught.value)
+    assert not Deployment.objects.filter(name="slow").exists()

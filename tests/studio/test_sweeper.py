@@ -4,6 +4,7 @@ re-screens images whose check was never answered and releases reservations of en
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
@@ -310,3 +311,28 @@ def test_a_redelivered_job_recorded_but_not_settled_is_settled_without_a_second_
     assert after.reserved_cost == 0
     assert after.spent_cost == campaign.spent_cost + job.actual_cost
     assert not AuditEvent.objects.filter(action="studio.job.cost_settled").exists()  # not a repair
+
+
+def test_a_job_that_waited_long_for_a_slot_renews_its_claim_so_the_sweeper_leaves_its_call_alone(queued, monkeypatch):
+    _published()
+    stale = timezone.now() - timedelta(minutes=20)  # claimed, then waited past the lease for a slot
+    seen: dict[str, object] = {}
+
+    def slot_after_a_long_wait(deployment):
+        GenerationJob.objects.filter(pk=queued.pk).update(claimed_at=stale)
+        return contextlib.nullcontext()
+
+    real_refresh = execution.claim_refresh
+
+    def refresh_then_sweep(job):
+        real_refresh(job)
+        seen["requeued"] = jobs_sweep().requeued  # the sweeper runs while the call is under way
+
+    monkeypatch.setattr(execution, "deployment_slot", slot_after_a_long_wait)
+    monkeypatch.setattr(execution, "CLAIM_REFRESH_AFTER_WAIT_S", -1.0)  # every wait counts as long
+    monkeypatch.setattr(execution, "claim_refresh", refresh_then_sweep)
+    with mock.patch.object(execution, "_screens_enqueue"):
+        job = services.job_execute(job_id=queued.pk)
+    assert seen["requeued"] == []
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.attempts == 1

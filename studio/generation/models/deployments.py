@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -13,6 +13,8 @@ from studio.core.models import Workspace
 ENV_VAR_VALIDATOR = RegexValidator(
     r"^[A-Z_][A-Z0-9_]*$", "Give the name of an environment variable (e.g. IMPRIMATUR_KEY_AZURE), not a secret."
 )
+
+MAX_REQUEST_TIMEOUT_S = 600  # below the job lease (IMPRIMATUR_JOB_LEASE_SECONDS, 900 by default)
 
 
 def secret_env_problem(name: str) -> str | None:
@@ -167,7 +169,18 @@ class Deployment(models.Model):
     )
     requests_per_minute = models.PositiveIntegerField(default=0, help_text="0 = no per-minute limit")
     # How long one call may take, and how long a job keeps retrying through an outage (time-based budget).
-    request_timeout_seconds = models.PositiveIntegerField(default=120, validators=[MinValueValidator(5)])
+    # At most MAX_REQUEST_TIMEOUT_S: a call must end well inside the job's lease (900 s), or the sweeper
+    # would re-queue a job whose call is still running and a second delivery would be billed again.
+    request_timeout_seconds = models.PositiveIntegerField(
+        default=120,
+        validators=[
+            MinValueValidator(5),
+            MaxValueValidator(
+                MAX_REQUEST_TIMEOUT_S,
+                message="A call may take at most %(limit_value)s seconds: longer calls would outlive the job's lease.",
+            ),
+        ],
+    )
     retry_budget_seconds = models.PositiveIntegerField(default=600)
     # Circuit breaker: consecutive failed calls, and until when new calls are paused.
     consecutive_failures = models.PositiveIntegerField(default=0)

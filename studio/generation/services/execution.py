@@ -19,8 +19,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from studio.core.audit import audit_batch
@@ -28,11 +27,12 @@ from studio.generation import events, screening
 from studio.generation.errors import JobRetry
 from studio.generation.limiter import deployment_slot, deployment_slow_down
 from studio.generation.locks import job_lock
-from studio.generation.models import JOB_TERMINAL, GenerationJob, JobStatus, Variant, VariantStatus
+from studio.generation.models import GenerationJob, JobStatus, Variant, VariantStatus
 from studio.generation.pricing import PriceNotFound, price_for
 from studio.generation.retrying import transient_db_retry
 from studio.generation.services import breaker
 from studio.generation.services.budget import budget_settle_recorded
+from studio.generation.services.claiming import CLAIM_REFRESH_AFTER_WAIT_S, claim_refresh, job_claim
 from studio.generation.services.failures import (
     job_provider_failed,
     job_screen_prompt,
@@ -40,7 +40,7 @@ from studio.generation.services.failures import (
     timeout_notes,
 )
 from studio.generation.services.storage import image_store, thumbnail_make
-from studio.generation.services.sweeper import job_lease, screen_publish
+from studio.generation.services.sweeper import screen_publish
 from studio.generation.signals import variant_superseded
 from studio.lib.pricing import cost_of_usage
 from studio.lib.providers import (
@@ -108,7 +108,7 @@ def job_execute(
     paused = breaker.breaker_admit(job.deployment, just_read=True)  # read with the job, just now
     if paused is not None:  # the deployment keeps failing: wait (within the retry budget), make no call
         return transient_db_retry(lambda: job_wait_for_breaker(job_id=job_id, paused_until=paused))
-    job, claimed = transient_db_retry(lambda: _job_claim(job))
+    job, claimed = transient_db_retry(lambda: job_claim(job, related=_JOB_RELATED))
     if not claimed:
         return job
     try:
@@ -147,42 +147,6 @@ def _settle_if_recorded(job: GenerationJob) -> None:
 
 
 # --- claim ----------------------------------------------------------------------------------------------
-
-
-def _job_claim(job: GenerationJob) -> tuple[GenerationJob, bool]:
-    """Mark the job running; ``False`` (with the job as it now is) when another delivery finished it or
-    holds a live lease on it.
-
-    One conditional ``UPDATE`` instead of lock, re-read, save: PostgreSQL takes the row lock and re-checks
-    the condition on the row as it is once a concurrent writer commits, so exactly one of two deliveries
-    claims the job (the other matches no row), in one round trip instead of four."""
-    now = timezone.now()
-    live_lease = Q(status=JobStatus.RUNNING, claimed_at__isnull=False, claimed_at__gt=now - job_lease())
-    claimed = (
-        GenerationJob.objects.filter(pk=job.pk)
-        .exclude(status__in=JOB_TERMINAL)
-        .exclude(live_lease)
-        .update(
-            status=JobStatus.RUNNING,
-            attempts=F("attempts") + 1,
-            progress=30,
-            started_at=Coalesce("started_at", Value(now)),
-            claimed_at=now,
-            error_message="",
-        )
-    )
-    if not claimed:
-        # Another delivery (a re-publish by the sweeper, a duplicate) finished the job or holds a live
-        # lease: never make a second, billed provider call for the same job. A crashed worker's lease runs
-        # out, then it's ours.
-        return GenerationJob.objects.select_related(*_JOB_RELATED).get(pk=job.pk), False
-    job.status = JobStatus.RUNNING
-    job.attempts += 1  # as the UPDATE counted; read only by messages until the record re-reads the row
-    job.progress = 30
-    job.started_at = job.started_at or now
-    job.claimed_at = now
-    job.error_message = ""
-    return job, True
 
 
 # --- call -----------------------------------------------------------------------------------------------
@@ -227,8 +191,11 @@ def _job_call(job: GenerationJob, provider_factory: ProviderFactory) -> tuple[Pr
     provider = provider_factory(job.deployment)
     # One of the deployment's slots (concurrency and per-minute allowance, shared by every worker) for the
     # duration of the call; a 429 with retry-after slows every worker down, not just this job.
+    waiting_since = time.monotonic()
     with deployment_slot(job.deployment):
         started = time.monotonic()
+        if started - waiting_since > CLAIM_REFRESH_AFTER_WAIT_S:
+            claim_refresh(job)
         try:
             result = provider.generate(provider_request) if kind == "generate" else provider.edit(provider_request)
         except ProviderError as exc:
