@@ -8,6 +8,7 @@ def login_view(request):
     """The standard login, plus the demo logins on machines that seeded them (never in production)."""
     context = {}
     if settings.IMPRIMATUR_SHOW_DEMO_LOGINS:
+        # Only machines that show demo logins load the seeding command (and its demo data) at all.
         from studio.generation.management.commands.seed_demo import demo_logins
 
         context["demo_logins"] = demo_logins()

@@ -8,6 +8,7 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here, not at module level: models and other apps are not loaded when AppConfig is.
         from approvals.webhooks import events  # noqa: F401 - registers the audit event types
         from approvals.webhooks.receivers import on_audit_event_committed
         from studio.core.audit.chain import audit_event_committed

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from studio.core.errors import Refusal
 from studio.core.models import Role
+from studio.core.money import money_text as money
 from studio.core.permissions import has_role, workspace_for_user
 from studio.generation import selectors as studio_selectors
 from studio.generation.views.common import REFUSED, refusal_words
@@ -171,8 +172,6 @@ def _act(request: HttpRequest, slug: str, pk: int, action) -> HttpResponse:
 def run_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     def cancel(run) -> str:
         result = services.run_cancel(actor=request.user, run=run)
-        from studio.core.templatetags.ui import money
-
         tail = f" {result.in_flight} cells already in a call finish first." if result.in_flight else ""
         return f"Run cancelled: {result.cancelled} cells stopped and {money(result.released)} released.{tail}"
 

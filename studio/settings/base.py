@@ -185,8 +185,9 @@ elif CELERY_BROKER_URL.startswith("redis"):
     # With acks_late, a task's message stays "unacked" in Redis until the task finishes. If the worker
     # dies mid-task (OOM kill, SIGKILL, lost host), another worker puts the message back on its queue once
     # it has been unacked for longer than this timeout, and the job runs again (idempotently). It must be
-    # longer than the slowest task and the longest retry countdown (a task waiting for its ETA is held
-    # unacked too), or a healthy worker's task would be delivered a second time.
+    # longer than a task's retry countdown plus its run time (a task waiting for its ETA is held unacked
+    # too), or a healthy worker's task would be delivered a second time (a job's claim still refuses the
+    # second call: see ``studio.generation.services.claiming``).
     # Short, because the sweeper (``jobs_sweep``) and the job lease below cover a crashed worker's jobs:
     # 1,200 s is above the slowest task (job_run's soft_time_limit, 600 s) and the longest retry countdown
     # (the image check's 15-minute backoff), instead of kombu's default of an hour.
