@@ -25,6 +25,7 @@ from typing import Any
 from django.db import transaction
 
 from studio.generation.models import CapabilityProfile, PriceTable, SizeMode
+from studio.lib.imaging.formats import JPEG, PNG, WEBP
 from studio.lib.tokens import BASE_QUALITIES, DEFAULT_OUTPUT_TOKENS
 
 STANDARD_SIZES = ["1024x1024", "1536x1024", "1024x1536"]
@@ -39,7 +40,8 @@ _FLEXIBLE: dict[str, Any] = {
     "min_pixels": 655_360,
     "max_pixels": 8_294_400,
     "max_aspect": 3.0,
-    "output_formats": ["png", "jpeg", "webp"],
+    # What the gpt-image APIs offer (the vendor's list, not STORED itself), spelled as the format table spells it.
+    "output_formats": [PNG.name, JPEG.name, WEBP.name],
     "max_n": 10,
     "max_input_images": 16,
     "supports_mask": True,

@@ -19,8 +19,10 @@ from approvals.api.views.common import ListView, ReadView, WorkspaceView, create
 from studio.generation import selectors as studio_selectors
 from studio.generation import services as studio_services
 from studio.generation.models import Campaign, Deployment, DraftVersion, GenerationJob, PromptDraft, Variant
+from studio.lib.imaging.formats import STORED
 
-IMAGE_TYPES = {"image/png": OpenApiTypes.BINARY, "image/jpeg": OpenApiTypes.BINARY, "image/webp": OpenApiTypes.BINARY}
+# What a variant's image (and its thumbnail, a WebP or the image itself) is stored as.
+IMAGE_TYPES = tuple(fmt.mime for fmt in STORED)
 
 
 # --- campaigns and deployments ---------------------------------------------------------------------------

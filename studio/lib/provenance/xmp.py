@@ -9,7 +9,8 @@ import struct
 import zlib
 from xml.sax.saxutils import escape, quoteattr
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from studio.lib.imaging.formats import JPEG, PNG, by_name
+
 _PNG_XMP_KEYWORD = b"XML:com.adobe.xmp"
 _JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 _SOURCE_TYPE = re.compile(rb'Iptc4xmpExt:DigitalSourceType\s*=\s*"([^"]+)"')
@@ -38,7 +39,7 @@ def xmp_packet(*, digital_source_type: str, publisher: str, creator_tool: str = 
 
 def _png_chunks(data: bytes):
     """(offset, type, body, end) for every chunk after the signature."""
-    offset = len(PNG_SIGNATURE)
+    offset = len(PNG.magic)
     while offset + 12 <= len(data):
         (length,) = struct.unpack(">I", data[offset : offset + 4])
         kind = data[offset + 4 : offset + 8]
@@ -52,7 +53,7 @@ def _png_chunks(data: bytes):
 def _png_with_xmp(data: bytes, packet: bytes) -> bytes:
     body = _PNG_XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + packet  # no compression, no language, no translation
     chunk = struct.pack(">I", len(body)) + b"iTXt" + body + struct.pack(">I", zlib.crc32(b"iTXt" + body))
-    parts = [PNG_SIGNATURE]
+    parts = [PNG.magic]
     for offset, kind, chunk_body, end in _png_chunks(data):
         if kind == b"iTXt" and chunk_body.startswith(_PNG_XMP_KEYWORD + b"\x00"):
             continue  # the old packet is replaced, never duplicated
@@ -86,9 +87,10 @@ def _jpeg_with_xmp(data: bytes, packet: bytes) -> bytes:
 def with_digital_source_type(data: bytes, *, file_format: str, digital_source_type: str, publisher: str) -> bytes:
     """``data`` with an XMP packet naming ``digital_source_type`` (PNG and JPEG; others unchanged)."""
     packet = xmp_packet(digital_source_type=digital_source_type, publisher=publisher)
-    if file_format == "png" and data.startswith(PNG_SIGNATURE):
+    fmt = by_name(file_format)
+    if fmt is PNG and data.startswith(PNG.magic):
         return _png_with_xmp(data, packet)
-    if file_format in ("jpeg", "jpg") and data.startswith(b"\xff\xd8"):
+    if fmt is JPEG and data.startswith(b"\xff\xd8"):  # the SOI marker the APP1 segment goes after
         return _jpeg_with_xmp(data, packet)
     return data
 
