@@ -40,11 +40,16 @@ migrate: $(VENV)/.installed fonts
 	@mkdir -p var/broker/queue var/broker/processed var/broker/control var/media
 	@$(BIN)/python manage.py migrate --noinput -v0
 
+# The demo's throwaway Content Credentials key: seed_demo writes it, and `run` hands it to the server and
+# the worker in the environment variable the demo certificate names, as an operator would an admin's key.
+DEMO_SIGNING_KEY := var/demo-content-credentials.key
+
 seed: migrate
-	@$(BIN)/python manage.py seed_demo --url http://$(HOST):$(PORT)/
+	@$(BIN)/python manage.py seed_demo --url http://$(HOST):$(PORT)/ --signing-key-file $(DEMO_SIGNING_KEY)
 
 run: seed
-	@trap 'kill 0 2>/dev/null' INT TERM EXIT; \
+	@export IMPRIMATUR_KEY_DEMO_C2PA="$$(cat $(DEMO_SIGNING_KEY) 2>/dev/null)"; \
+	trap 'kill 0 2>/dev/null' INT TERM EXIT; \
 	$(BIN)/celery -A studio worker -B --schedule var/celerybeat-schedule --pool=threads --concurrency=4 \
 		-Q celery,batch --loglevel=WARNING & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -61,4 +66,4 @@ bench: $(VENV)/.test-installed
 	@$(BIN)/python tests/bench/run.py
 
 clean:
-	rm -rf var/broker var/media var/imprimatur.sqlite3*
+	rm -rf var/broker var/media var/imprimatur.sqlite3* $(DEMO_SIGNING_KEY)

@@ -88,6 +88,8 @@ class ApiView(generics.GenericAPIView):
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.Replay):
             return exc.response
+        # A refusal the audit log recorded changed something: its answer is kept for a repeat.
+        self._refusal_recorded = bool(getattr(exc, "recorded", False))
         return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -96,7 +98,8 @@ class ApiView(generics.GenericAPIView):
         if claim is not None:
             if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
                 response.render()
-            idempotency.idempotency_store(claim=claim, response=response)
+            recorded = getattr(self, "_refusal_recorded", False)
+            idempotency.idempotency_store(claim=claim, response=response, recorded=recorded)
             self._idempotency_claim = None
         return response
 

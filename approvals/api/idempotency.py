@@ -3,8 +3,13 @@
 The first request with a key claims it (a row, unique per API key, user and key) and its response is
 stored; a repeat with the same key and the same method, path and body gets that response again
 (``Idempotent-Replayed: true``); the same key with another request is refused (422); a repeat while the
-first is still running is told to wait (409). Server errors and rate-limit answers are not stored, so the
-client may retry them with the same key. Records expire after ``IMPRIMATUR_API_IDEMPOTENCY_HOURS``.
+first is still running is told to wait (409). Records expire after ``IMPRIMATUR_API_IDEMPOTENCY_HOURS``.
+
+Only answers to requests that did something are stored: successes, and refusals whose attempt the audit
+log recorded (a decision or a publish the rules refused: auditors see who tried, so a repeat must not try
+again). Any other error changed nothing (input to fix, a missing role, something not found, a conflict,
+a rate limit, a server error), so the key is released and the client may retry with it once it has fixed
+the request, as Stripe saves no result when parameters fail validation.
 """
 
 from __future__ import annotations
@@ -97,13 +102,12 @@ def idempotency_claim(*, key: ApiKey, user, header: str, fp: str) -> Claim:
     raise IdempotencyInProgress()
 
 
-_NOT_STORED = frozenset({429})
-
-
-def idempotency_store(*, claim: Claim, response: HttpResponse) -> None:
-    """Keep ``response`` (already rendered) for repeats; release the key for a server error instead."""
+def idempotency_store(*, claim: Claim, response: HttpResponse, recorded: bool = False) -> None:
+    """Keep ``response`` (already rendered) for repeats if the request did something: a success, or a
+    refusal that was ``recorded`` in the audit log. Otherwise release the key."""
     record = claim.record
-    if response.status_code >= 500 or response.status_code in _NOT_STORED:
+    status = response.status_code
+    if status >= 500 or (status >= 400 and not recorded):
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
         return
     record.status_code = response.status_code

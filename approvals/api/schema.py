@@ -38,7 +38,9 @@ class ApiAutoSchema(AutoSchema):
                     required=False,
                     description=(
                         "Send the same key with the same body to get the first response again instead of "
-                        "repeating the action; a key reused for another request is refused (422)."
+                        "repeating the action; a key reused for another request is refused (422). Errors are not "
+                        "kept, so a corrected request may reuse the key, except a decision or publish the rules "
+                        "refused: the audit log recorded that attempt."
                     ),
                 )
             )

@@ -31,7 +31,7 @@ from approvals.reviews.errors import REFUSED, refusal_code
 from approvals.reviews.models import Review, ReviewStatus
 from approvals.reviews.selectors import approved_review_for
 from approvals.reviews.services import lock_variant
-from studio.core.errors import refusal_message
+from studio.core.errors import refusal_mark_recorded, refusal_message
 from studio.core.permissions import RoleRequired, can_publish
 from studio.generation.lifecycle import variant_transition
 from studio.generation.models import CampaignFormat, Variant, VariantStatus
@@ -83,6 +83,7 @@ def publication_refusal_record(*, actor, variant: Variant, target_format: Campai
             code=refusal_code(exc),
             reason=refusal_message(exc),
         )
+    refusal_mark_recorded(exc)
 
 
 def publication_request(*, actor, variant: Variant, target_format: CampaignFormat) -> Review:

@@ -34,7 +34,7 @@ AUDIT_TO_WEBHOOK: dict[str, str] = {
 }
 
 # Audit data keys that are internal detail, not part of the public webhook contract.
-_DROPPED_KEYS = frozenset({"comment_ids", "recipients"})
+_DROPPED_KEYS = frozenset({"comment_ids", "recipients", "recipient_ids"})
 
 
 def webhook_type_for(action: str) -> str | None:

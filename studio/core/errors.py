@@ -17,6 +17,9 @@ class Refusal(Exception):  # noqa: N818 - it names what the user gets, a refusal
     code = "refused"
     default_message = "That could not be done; nothing was changed."
     status = 409  # a hint for views and the API: 409 conflict/state, 422 bad input, 403 forbidden
+    # True once the attempt was written to the audit log (``refusal_mark_recorded``): the refused attempt
+    # changed something, so the API keeps its answer for a repeat with the same Idempotency-Key.
+    recorded = False
 
     def __init__(
         self, message: str | None = None, *, code: str | None = None, field_errors: dict[str, str] | None = None
@@ -39,6 +42,12 @@ class Forbidden(Refusal, PermissionDenied):
     code = "forbidden"
     default_message = "You are not allowed to do that."
     status = 403
+
+
+def refusal_mark_recorded(exc: BaseException) -> None:
+    """Note that the refused attempt behind ``exc`` (a ``Refusal`` or Django's ``PermissionDenied``) was
+    recorded in the audit log, as rule refusals of decisions and publishes are."""
+    exc.recorded = True  # type: ignore[attr-defined]
 
 
 def refusal_message(exc: BaseException) -> str:

@@ -257,8 +257,9 @@ IMPRIMATUR_WEBHOOK_DISABLE_AFTER_FAILURES = env.int("IMPRIMATUR_WEBHOOK_DISABLE_
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="imprimatur@localhost")
 
-# Shared cache (the 404-probe counters of studio.security_middleware): Redis when CACHE_URL is set, so
-# every worker counts together; else Django's per-process local memory.
+# Shared cache (the API's per-key rate limits, the 404-probe counters of studio.security_middleware): Redis
+# when CACHE_URL is set, so every worker counts together; else Django's per-process local memory, which
+# production refuses (production.py falls back to a Redis broker's URL, or does not start).
 if env.str("CACHE_URL", default=""):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("CACHE_URL")}}
 

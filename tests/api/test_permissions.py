@@ -11,7 +11,8 @@ import pytest
 from approvals.reviews import services as review_services
 from approvals.reviews.models import Review, StageKind
 from studio.core.models import AuditEvent, Role
-from studio.generation.models import VariantStatus
+from studio.generation.models import DraftVersion, VariantStatus
+from studio.runs.models import ProductionRun, RunStatus
 from tests import factories as f
 from tests.api.conftest import problem
 from tests.approvals.factories_reviews import member, variant_for
@@ -35,6 +36,14 @@ def other_workspace_objects(db):
     from approvals.publishing import services as publishing
 
     publication = publishing.publication_create(actor=maker, variant=variant, target_format=fmt)
+    run = ProductionRun.objects.create(
+        workspace=other,
+        campaign=campaign,
+        source_version=variant.job.draft_version,
+        deployment=variant.job.deployment,
+        variants_per_cell=1,
+        created_by=maker,
+    )
     return {
         "campaigns": campaign.pk,
         "drafts": variant.draft_id,
@@ -42,10 +51,11 @@ def other_workspace_objects(db):
         "variants": variant.pk,
         "reviews": review.pk,
         "publications": publication.pk,
+        "runs": run.pk,
     }
 
 
-@pytest.mark.parametrize("resource", ["campaigns", "drafts", "jobs", "variants", "reviews", "publications"])
+@pytest.mark.parametrize("resource", ["campaigns", "drafts", "jobs", "variants", "reviews", "publications", "runs"])
 def test_other_workspaces_objects_are_404(api_for, workspace, ws_admin, other_workspace_objects, resource):
     pk = other_workspace_objects[resource]
     api = api_for(ws_admin, workspace)
@@ -70,6 +80,30 @@ def test_other_workspaces_files_and_writes_are_404_or_refused(api_for, workspace
     response = api.post("/api/v1/reviews/", {"variant": other_workspace_objects["variants"]})
     assert response.status_code == 422
     assert problem(response)["errors"] == {"variant": "No such variant here."}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "runs/{runs}/cancel/", None),
+        ("POST", "publications/{publications}/retract/", {"reason": "Wrong price"}),
+        ("GET", "drafts/{drafts}/versions/", None),
+        ("POST", "drafts/{drafts}/versions/", {"text": "A bowl of limes"}),
+    ],
+)
+def test_other_workspaces_actions_are_404_and_change_nothing(
+    api_for, workspace, ws_admin, other_workspace_objects, method, path, body
+):
+    from approvals.publishing.models import Publication, PublicationStatus
+
+    api = api_for(ws_admin, workspace)
+    url = "/api/v1/" + path.format(**other_workspace_objects)
+    response = api.get(url) if method == "GET" else api.post(url, body)
+    assert response.status_code == 404
+    problem(response)
+    assert ProductionRun.objects.get(pk=other_workspace_objects["runs"]).status == RunStatus.RUNNING
+    assert Publication.objects.get(pk=other_workspace_objects["publications"]).status == PublicationStatus.PUBLISHED
+    assert DraftVersion.objects.filter(draft_id=other_workspace_objects["drafts"]).count() == 1
 
 
 # --- scopes -------------------------------------------------------------------------------------------------

@@ -12,10 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from approvals.api.models import IdempotencyRecord
+from approvals.reviews import services as review_services
+from studio.core.models import AuditEvent
 from studio.generation.models import PromptDraft
 from tests import factories as f
 from tests.api.conftest import problem
-from tests.approvals.factories_reviews import variant_for
+from tests.approvals.factories_reviews import member, variant_for
 
 pytestmark = pytest.mark.django_db
 
@@ -79,14 +81,44 @@ def test_an_expired_key_may_be_used_again(api_for, workspace, marketer, campaign
     assert PromptDraft.objects.count() == 2
 
 
-def test_refusals_are_replayed_too_and_bad_keys_are_400(api_for, workspace, marketer, campaign):
+def test_a_corrected_request_may_reuse_the_key_of_a_validation_error(api_for, workspace, marketer, campaign):
+    api = api_for(marketer, workspace)
+    typo = api.post("/api/v1/drafts/", {"campaign": campaign.pk, "title": "Spring"}, idempotency_key="k")
+    assert typo.status_code == 400
+    assert "text" in problem(typo)["errors"]
+    fixed = api.post("/api/v1/drafts/", _draft_body(campaign), idempotency_key="k")
+    assert fixed.status_code == 201, fixed.content
+    assert "Idempotent-Replayed" not in fixed
+    again = api.post("/api/v1/drafts/", _draft_body(campaign), idempotency_key="k")
+    assert again["Idempotent-Replayed"] == "true"
+    assert PromptDraft.objects.count() == 1
+
+
+def test_refusals_that_changed_nothing_are_not_kept_and_bad_keys_are_400(api_for, workspace, marketer, campaign):
     api = api_for(marketer, workspace)
     body = {"campaign": 999999, "title": "x", "text": "y"}
     first = api.post("/api/v1/drafts/", body, idempotency_key="k")
     again = api.post("/api/v1/drafts/", body, idempotency_key="k")
     assert first.status_code == again.status_code == 422
-    assert again["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in again
+    assert not IdempotencyRecord.objects.exists()
+    assert api.post("/api/v1/drafts/", _draft_body(campaign), idempotency_key="k").status_code == 201
     assert api.post("/api/v1/drafts/", body, idempotency_key="has space").status_code == 400
+
+
+def test_a_refusal_the_audit_log_recorded_is_replayed(api_for, workspace, marketer, campaign):
+    """The rules refused a decision and the log says who tried: a repeat gets that answer, not a second try."""
+    maker = member(workspace, "max")
+    variant = variant_for(workspace, creator=maker, campaign=campaign)
+    review = review_services.variant_submit(actor=maker, variant=variant)
+    api = api_for(marketer, workspace)
+    body = {"outcome": "approve", "expected_sha256": variant.sha256}
+    first = api.post(f"/api/v1/reviews/{review.pk}/decisions/", body, idempotency_key="k")
+    again = api.post(f"/api/v1/reviews/{review.pk}/decisions/", body, idempotency_key="k")
+    assert first.status_code == again.status_code == 403
+    assert again["Idempotent-Replayed"] == "true"
+    assert problem(again)["code"] == "role_required"
+    assert AuditEvent.objects.filter(action="approvals.review.decision_refused").count() == 1
 
 
 def test_a_server_error_releases_the_key(api_for, workspace, marketer, campaign, monkeypatch):

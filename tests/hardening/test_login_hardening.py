@@ -75,12 +75,13 @@ def test_a_long_uncommon_password_passes():
     validate_password("tangerine-lighthouse-42")
 
 
-def test_production_settings_keep_the_validators():
+def test_production_settings_keep_the_validators(monkeypatch):
     import importlib
     import os
 
     os.environ.setdefault("DJANGO_SECRET_KEY", "x" * 60)
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "example.com")
+    monkeypatch.setenv("CACHE_URL", "redis://127.0.0.1:6379/1")  # production needs a shared cache
     production = importlib.import_module("studio.settings.production")
     names = [v["NAME"].rsplit(".", 1)[1] for v in production.AUTH_PASSWORD_VALIDATORS]
     assert {"CommonPasswordValidator", "NumericPasswordValidator", "MinimumLengthValidator"} <= set(names)

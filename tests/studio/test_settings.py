@@ -1,4 +1,5 @@
-"""Deployment hygiene: production settings pass `check --deploy`; defaults need no configuration."""
+"""Deployment hygiene: production settings pass `check --deploy` and refuse a per-process cache; defaults
+need no configuration."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _manage(args, env_extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_", "CACHE_URL"))}
     env.update(env_extra)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -24,18 +25,42 @@ def _manage(args, env_extra):
     )
 
 
+def _production(tmp_path, **extra) -> dict[str, str]:
+    return {
+        "DJANGO_SETTINGS_MODULE": "studio.settings.production",
+        "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
+        "DJANGO_ALLOWED_HOSTS": "imprimatur.example.com",
+        "IMPRIMATUR_VAR_DIR": str(tmp_path),
+        **extra,
+    }
+
+
 def test_production_settings_pass_check_deploy(tmp_path):
     result = _manage(
-        ["check", "--deploy", "--fail-level", "WARNING"],
-        {
-            "DJANGO_SETTINGS_MODULE": "studio.settings.production",
-            "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
-            "DJANGO_ALLOWED_HOSTS": "imprimatur.example.com",
-            "IMPRIMATUR_VAR_DIR": str(tmp_path),
-        },
+        ["check", "--deploy", "--fail-level", "WARNING"], _production(tmp_path, CACHE_URL="redis://127.0.0.1:6379/1")
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_count_rate_limits_per_process(tmp_path):
+    """Without a shared cache each web worker would count a key's requests alone (N workers, N times the
+    limit): production does not start, and says what to set."""
+    result = _manage(["check", "--deploy"], _production(tmp_path))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set CACHE_URL to a Redis URL" in result.stderr
+    assert "each web process would count on its own" in result.stderr
+
+
+def test_production_shares_the_brokers_redis_when_no_cache_is_named(tmp_path):
+    code = "from django.conf import settings; c = settings.CACHES['default']; print(c['BACKEND'], c['LOCATION'])"
+    for extra, location in (
+        ({"CELERY_BROKER_URL": "redis://broker:6379/0"}, "redis://broker:6379/0"),
+        ({"CELERY_BROKER_URL": "redis://broker:6379/0", "CACHE_URL": "redis://cache:6379/1"}, "redis://cache:6379/1"),
+    ):
+        result = _manage(["shell", "-v", "0", "-c", code], _production(tmp_path, **extra))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["django.core.cache.backends.redis.RedisCache", location]
 
 
 def test_local_settings_work_with_no_configuration(tmp_path):

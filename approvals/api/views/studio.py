@@ -105,10 +105,15 @@ class DraftVersionList(ListView):
     def base_queryset(self):
         return DraftVersion.objects.filter(draft=self.draft()).select_related("created_by")
 
-    @extend_schema(request=inputs.DraftVersionInput, responses={201: out.DraftVersionSerializer})
+    @extend_schema(
+        request=inputs.DraftVersionInput, responses={200: out.DraftVersionSerializer, 201: out.DraftVersionSerializer}
+    )
     def post(self, request, pk: int):
+        """Add a version to the draft (201). The same text, values and copy as the latest version add
+        nothing, as on the draft page: the answer is that version (200)."""
         draft = self.draft()
         data = self.body(inputs.DraftVersionInput)
+        latest = draft.versions.order_by("-number").values_list("pk", flat=True).first()
         version = studio_services.draft_version_add(
             actor=request.user,
             draft=draft,
@@ -116,8 +121,9 @@ class DraftVersionList(ListView):
             variables=data["variables"],
             locale_copy=data["locale_copy"],
         )
+        answer = status.HTTP_200_OK if version.pk == latest else status.HTTP_201_CREATED
         version = DraftVersion.objects.select_related("created_by").get(pk=version.pk)
-        return Response(out.DraftVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+        return Response(out.DraftVersionSerializer(version).data, status=answer)
 
 
 # --- jobs ------------------------------------------------------------------------------------------------

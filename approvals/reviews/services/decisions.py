@@ -44,7 +44,7 @@ from approvals.reviews.services._common import (
     sla_due,
 )
 from approvals.reviews.services.notifications import stage_notify
-from studio.core.errors import refusal_message
+from studio.core.errors import refusal_mark_recorded, refusal_message
 from studio.core.models import Notification, Workspace
 from studio.core.notifications import notification_send
 from studio.core.permissions import RoleRequired, SelfApprovalForbidden, SeparationOfDuties, can_decide_kind
@@ -319,3 +319,4 @@ def decision_refusal_record(*, actor, stage: ReviewStage, outcome: str, exc: Exc
             code=refusal_code(exc),
             reason=refusal_message(exc),
         )
+    refusal_mark_recorded(exc)

@@ -1,9 +1,16 @@
 """Idempotent demo data for `make run`: workspace `demo`, a campaign with formats, an offline
-deployment and one user per role. Prints the URL and one login per role."""
+deployment and one user per role. Prints the URL and one login per role.
+
+With ``--signing-key-file PATH`` (as `make run` calls it) the workspace also gets a throwaway Content
+Credentials certificate, so published renditions carry a signed C2PA manifest; its private key is
+written to PATH and must reach the server and the worker in ``IMPRIMATUR_KEY_DEMO_C2PA``, as an admin's
+key would (`make run` sets it from the file). Without the option nothing is signed, as in a new
+workspace."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -12,6 +19,7 @@ from django.db import transaction
 from studio.core.models import Membership, Role, Workspace
 from studio.generation.catalog import catalog_sync
 from studio.generation.models import Campaign, CampaignFormat, CapabilityProfile, Deployment, PromptTemplate
+from studio.provenance.demo import DEMO_KEY_ENV, demo_credential_ensure
 from studio.safety.rulepacks import rules_sync
 
 DEMO_USERS = [
@@ -64,9 +72,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--url", default="http://127.0.0.1:8000/")
         parser.add_argument("--quiet", action="store_true")
+        parser.add_argument(
+            "--signing-key-file",
+            type=Path,
+            help=f"Sign the demo's publications with a throwaway certificate whose key is kept in this file "
+            f"(to be passed to the server and worker in {DEMO_KEY_ENV})",
+        )
 
     @transaction.atomic
-    def handle(self, *args, url: str, quiet: bool, **options):
+    def handle(self, *args, url: str, quiet: bool, signing_key_file: Path | None = None, **options):
         catalog_sync()
         rules_sync()
         workspace, _ = Workspace.objects.get_or_create(
@@ -110,6 +124,10 @@ class Command(BaseCommand):
                 user.set_password(demo_password(username))
             user.save()
             Membership.objects.get_or_create(user=user, workspace=workspace, role=role)
+        signing = None
+        if signing_key_file is not None:
+            admin = User.objects.get(username="admin")
+            _credential, signing = demo_credential_ensure(actor=admin, workspace=workspace, key_file=signing_key_file)
         if not quiet:
             self.stdout.write("")
             self.stdout.write(self.style.SUCCESS(f"Imprimatur is ready at {url}"))
@@ -117,4 +135,12 @@ class Command(BaseCommand):
             for username, _full, role, _staff in DEMO_USERS:
                 self.stdout.write(f"  {Role(role).label:<20} {username:<11} / {demo_password(username)}")
             self.stdout.write("Images come from the offline renderer until you add a hosted deployment (README).")
+            if signing == "admin's":
+                self.stdout.write("Content Credentials: signed with the certificate an admin configured.")
+            elif signing is not None:
+                self.stdout.write(
+                    "Content Credentials: published images are signed with a throwaway demo certificate "
+                    f"(trusted by nobody); its key is in {signing_key_file}, which `make run` passes in "
+                    f"{DEMO_KEY_ENV}."
+                )
             self.stdout.write("")
