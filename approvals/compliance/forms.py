@@ -35,20 +35,6 @@ NAMESPACE_TITLES = {
     "compliance.log": "Audit log",
     "compliance.audit_pack": "Audit packs",
     "core.login": "Sign-in",
-    "studio.campaign": "Campaigns and budgets",
-    "studio.membership": "Members and roles",
-    "studio.price_table": "Price tables",
-    "studio.safety_rule": "Safety rules",
-    "approvals.decision": "Decision changes (undo, reopen)",
-    "approvals.destination": "Destinations",
-    "approvals.stage_policy": "Stage policies",
-    "runs.run": "Production runs",
-    "runs.cell": "Production run cells",
-    "costs.budget": "Budget alerts",
-    "provenance.credential": "Content Credentials",
-    "api.key": "API keys",
-    "webhooks.endpoint": "Webhook endpoints",
-    "webhooks.delivery": "Webhook deliveries",
 }
 
 

@@ -22,13 +22,11 @@ from django.db.models import BigIntegerField, Case, JSONField, OuterRef, Subquer
 from django.db.models.functions import Cast, JSONObject
 from django.urls import NoReverseMatch, reverse
 
-from approvals.publishing.destinations import Destination
 from approvals.publishing.models import Publication
-from approvals.reviews.models import Comment, Decision, Review, ReviewStage, StageKind, StagePolicy
-from studio.core.models import Membership, Role, Workspace
-from studio.generation.models import Campaign, Deployment, GenerationJob, PriceTable, PromptDraft, Variant
-from studio.runs.models import ProductionRun, RunCell
-from studio.safety.models import SafetyAssessment, SafetyRule, SafetyStage
+from approvals.reviews.models import Comment, Decision, Review, ReviewStage, StageKind
+from studio.core.models import Workspace
+from studio.generation.models import Deployment, GenerationJob, PromptDraft, Variant
+from studio.safety.models import SafetyAssessment, SafetyStage
 
 Values = Mapping[str, Any]
 # Only ids a 64-bit key can hold are looked up: anything else (an empty id, a typo) stays unresolved
@@ -79,7 +77,6 @@ def _variant_words(variant_id: Any, title: Any) -> str:
 
 _STAGE_WORDS = {kind.value: kind.label.lower() for kind in StageKind}
 _SAFETY_STAGE_WORDS = {stage.value: stage.label.lower() for stage in SafetyStage}
-_ROLE_WORDS = {role.value: role.label.lower() for role in Role}
 
 
 def _safety_check_link(values: Values, pk: str, slug: str) -> tuple[str, list[Any]] | None:
@@ -200,73 +197,6 @@ KINDS: tuple[SubjectKind, ...] = (
         label=lambda v, pk: f"safety check #{pk} ({_SAFETY_STAGE_WORDS.get(v.get('stage'), 'screening')})",
         link=_safety_check_link,
     ),
-    SubjectKind(
-        kind="runs.productionrun",
-        title="Production run",
-        noun="production run",
-        model=ProductionRun,
-        fields={"campaign": "campaign__name"},
-        label=lambda v, pk: _of(f"production run #{pk}", v.get("campaign")),
-        link=lambda v, pk, slug: ("runs:run", [slug, pk]),
-    ),
-    SubjectKind(
-        kind="runs.runcell",
-        title="Run cell",
-        noun="run cell",
-        model=RunCell,
-        fields={"run": "run_id", "format": "target_format__name", "locale": "locale"},
-        label=lambda v, pk: f"the {v.get('format') or ''} {v.get('locale') or ''} cell of run #{v.get('run')}",
-        link=lambda v, pk, slug: ("runs:run", [slug, v.get("run")]),
-    ),
-    SubjectKind(
-        kind="studio.campaign",
-        title="Campaign",
-        noun="campaign",
-        model=Campaign,
-        fields={"name": "name", "slug": "slug"},
-        label=lambda v, pk: _quoted(v.get("name")) or f"campaign #{pk}",
-        link=lambda v, pk, slug: ("studio:campaign", [slug, v.get("slug")]),
-    ),
-    SubjectKind(
-        kind="studio.membership",
-        title="Membership",
-        noun="membership",
-        model=Membership,
-        fields={"username": f"user__{get_user_model().USERNAME_FIELD}", "role": "role"},
-        label=lambda v, pk: f"{v.get('username') or 'someone'} as {_ROLE_WORDS.get(v.get('role'), 'a member')}",
-    ),
-    SubjectKind(
-        kind="studio.pricetable",
-        title="Price table",
-        noun="price table",
-        model=PriceTable,
-        fields={"model": "model_name", "since": "effective_from"},
-        label=lambda v, pk: f"the price table for {v.get('model') or 'a model'} from {v.get('since') or '…'}",
-    ),
-    SubjectKind(
-        kind="approvals.safetyrule",
-        title="Safety rule",
-        noun="safety rule",
-        model=SafetyRule,
-        fields={"category": "category"},
-        label=lambda v, pk: _of(f"safety rule #{pk}", v.get("category")),
-    ),
-    SubjectKind(
-        kind="approvals.stagepolicy",
-        title="Stage policy",
-        noun="stage policy",
-        model=StagePolicy,
-        fields={"stage": "kind"},
-        label=lambda v, pk: f"the {_STAGE_WORDS.get(v.get('stage'), 'review')} policy",
-    ),
-    SubjectKind(
-        kind="publishing.destination",
-        title="Destination",
-        noun="destination",
-        model=Destination,
-        fields={"name": "name"},
-        label=lambda v, pk: f"the destination {_quoted(v.get('name'))}".strip(),
-    ),
     SubjectKind(  # sign-in events are about a user account: named by username, linked nowhere
         kind="auth.user",
         title="User account",
@@ -278,19 +208,10 @@ KINDS: tuple[SubjectKind, ...] = (
 )
 SUBJECT_KINDS: dict[str, SubjectKind] = {k.kind: k for k in KINDS}
 
-# Kinds owned by apps above compliance (it may not import their models): named by noun and id only.
-# (machine name -> (title, noun)); a test checks every registered event's kind is named here or above.
-NAMED_ONLY: dict[str, tuple[str, str]] = {
-    "api.apikey": ("API key", "API key"),
-    "webhooks.endpoint": ("Webhook endpoint", "webhook endpoint"),
-    "webhooks.delivery": ("Webhook delivery", "webhook delivery"),
-}
-
 
 def subject_kind_choices() -> list[tuple[str, str]]:
     """(machine name, title) of every kind, for the subject picker."""
-    named = [(kind, title) for kind, (title, _noun) in NAMED_ONLY.items()]
-    return sorted([*((k.kind, k.title) for k in KINDS), *named], key=lambda choice: choice[1])
+    return sorted(((k.kind, k.title) for k in KINDS), key=lambda choice: choice[1])
 
 
 def subject_info() -> Case:
@@ -323,11 +244,7 @@ def subject_ref(
     if not subject_type:
         return SubjectRef(kind="", id=str(subject_id or ""), label="")
     kind = SUBJECT_KINDS.get(subject_type)
-    if kind is None and subject_type in NAMED_ONLY:
-        title, noun = NAMED_ONLY[subject_type]
-        label = f"{noun} #{subject_id}" if subject_id else noun
-        return SubjectRef(kind=subject_type, id=str(subject_id), label=label, title=title)
-    if kind is None:  # a kind nobody labels (an app removed since): the machine name is all there is
+    if kind is None:  # a kind nobody labels: the machine name is all there is
         label = f"{subject_type} #{subject_id}" if subject_id else subject_type
         return SubjectRef(kind=subject_type, id=str(subject_id), label=label, title=subject_type)
     if info is None:  # the row is gone (or never existed): say what it was
