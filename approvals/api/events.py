@@ -6,10 +6,29 @@ from __future__ import annotations
 from typing import Any
 
 from studio.core.audit import audit_record
-from studio.core.events import event_type
+from studio.core.events import event_group, event_type
 from studio.core.models import AuditEvent
+from studio.core.subjects import Values, quoted, subject_kind_register
 
-API_KEY = "api.apikey"
+
+def _key_words(values: Values, pk: str) -> str:
+    if not values.get("name"):
+        return ""
+    prefix = f" ({values['prefix']}…)" if values.get("prefix") else ""
+    return f"the API key {quoted(values['name'])}{prefix}"
+
+
+API_KEY = subject_kind_register(
+    "api.apikey",
+    title="API key",
+    noun="API key",
+    model="api.ApiKey",
+    fields={"name": "name", "prefix": "prefix"},
+    label=_key_words,
+    link=lambda v, pk, slug: ("api_keys:list", [slug]),
+)
+
+event_group("api.key", "API keys")
 
 KEY_CREATED = event_type(
     "api.key.created",

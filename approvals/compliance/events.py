@@ -11,8 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from studio.core.audit import audit_record
-from studio.core.events import event_type
+from studio.core.events import event_group, event_type
 from studio.core.models import AuditEvent, Workspace
+
+event_group("compliance.log", "Audit log")
+event_group("compliance.audit_pack", "Audit packs")
 
 LOG_EXPORTED = event_type(
     "compliance.log.exported",

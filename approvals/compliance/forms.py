@@ -19,35 +19,23 @@ from studio.core.models import Workspace
 
 SYSTEM = "system"
 
-# Titles of the groups in the event picker (the part of the machine name before the last dot). A
-# namespace not listed here is titled with its machine name.
-NAMESPACE_TITLES = {
-    "studio.draft": "Drafts",
-    "studio.job": "Generations",
-    "studio.variant": "Images",
-    "studio.deployment": "Deployments",
-    "studio.workspace": "Workspace settings",
-    "approvals.safety": "Safety",
-    "approvals.review": "Reviews",
-    "approvals.stage": "Review decisions",
-    "approvals.comment": "Comments",
-    "approvals.publication": "Publishing",
-    "compliance.log": "Audit log",
-    "compliance.audit_pack": "Audit packs",
-    "core.login": "Sign-in",
-}
+
+def _in_sentence(title: str) -> str:
+    """A group title after "Any:": "Reviews" -> "reviews", but "API keys" stays."""
+    return title if title[1:2].isupper() else title[:1].lower() + title[1:]
 
 
 def event_type_choices() -> list[tuple[str, object]]:
-    """Every registered event type by its label, grouped by area; each group starts with "any event
-    of this area" (a prefix, as the export command's ``--action`` takes it)."""
+    """Every registered event type by its label, grouped by area (titled by the app that declares it,
+    ``studio.core.events.event_group``); each group starts with "any event of this area" (a prefix, as
+    the export command's ``--action`` takes it)."""
     groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for action, label in registry.choices():
-        groups[action.rpartition(".")[0]].append((action, label))
+    for event_type in registry.all():
+        groups[event_type.namespace].append((event_type.action, event_type.label))
     choices: list[tuple[str, object]] = [("", "Any event")]
-    for namespace in sorted(groups, key=lambda ns: NAMESPACE_TITLES.get(ns, ns).lower()):
-        title = NAMESPACE_TITLES.get(namespace, namespace)
-        choices.append((title, [(f"{namespace}.", f"Any: {title.lower()}"), *groups[namespace]]))
+    for namespace in sorted(groups, key=lambda ns: registry.group_title(ns).lower()):
+        title = registry.group_title(namespace)
+        choices.append((title, [(f"{namespace}.", f"Any: {_in_sentence(title)}"), *groups[namespace]]))
     return choices
 
 

@@ -9,10 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from studio.core.audit import audit_record
-from studio.core.events import event_type
+from studio.core.events import event_group, event_type
 from studio.core.models import AuditEvent
+from studio.generation.events.subjects import CAMPAIGN
 
-CAMPAIGN = "studio.campaign"
+event_group("costs.budget", "Budget alerts")
 
 BUDGET_ALERT_SENT = event_type(
     "costs.budget.alert_sent",

@@ -7,21 +7,45 @@ from typing import Any
 
 from approvals.publishing.models import Publication
 from studio.core.audit import audit_record
-from studio.core.events import event_type
+from studio.core.events import event_group, event_type
 from studio.core.models import AuditEvent
+from studio.core.subjects import quoted, subject_kind_register
+from studio.generation.events.subjects import VARIANT, variant_words
+from studio.runs.events import RUN
+
+PUBLICATION = subject_kind_register(
+    "approvals.publication",
+    title="Publication",
+    noun="publication",
+    model="publishing.Publication",
+    fields={"variant": "variant_id", "title": "variant__draft__title"},
+    label=lambda v, pk: variant_words(v.get("variant"), v.get("title")),
+    link=lambda v, pk, slug: ("publishing:publication_detail", [slug, pk]),
+)
+DESTINATION = subject_kind_register(
+    "publishing.destination",
+    title="Publishing destination",
+    noun="publishing destination",
+    model="publishing.Destination",
+    fields={"name": "name"},
+    label=lambda v, pk: f"the publishing destination {quoted(v.get('name'))}" if v.get("name") else "",
+)
+
+event_group("approvals.publication", "Publishing")
+event_group("approvals.destination", "Publishing destinations")
 
 PUBLICATION_CREATED = event_type(
     "approvals.publication.created",
     label="Published",
     message="{actor} published {subject} as {format} at {size} pixels",
-    subject_kind="approvals.publication",
+    subject_kind=PUBLICATION,
 )
 
 PUBLICATION_REFUSED = event_type(
     "approvals.publication.refused",
     label="Publishing refused",
     message="{actor} was refused publishing {subject} as {format}: {reason}",
-    subject_kind="studio.variant",
+    subject_kind=VARIANT,
 )
 
 
@@ -68,14 +92,14 @@ PUBLICATION_FAILED = event_type(
     "approvals.publication.failed",
     label="Publishing failed",
     message="{actor} could not publish {subject} as {format} to {destination}: {reason}",
-    subject_kind="approvals.publication",
+    subject_kind=PUBLICATION,
 )
 
 PUBLICATION_RETRACTED = event_type(
     "approvals.publication.retracted",
     label="Retracted",
     message="{actor} retracted {subject} ({format}) from {destination}: {reason}",
-    subject_kind="approvals.publication",
+    subject_kind=PUBLICATION,
 )
 
 
@@ -134,7 +158,7 @@ RUN_PUBLISH_REQUESTED = event_type(
         "{actor} started publishing run #{run}: {queued_count} renditions queued, {refused_count} refused, "
         "{missing_count} cells without an approved image"
     ),
-    subject_kind="runs.productionrun",
+    subject_kind=RUN,
 )
 
 
@@ -164,7 +188,7 @@ DESTINATION_CHANGED = event_type(
     "approvals.destination.changed",
     label="Destination changed",
     message="{actor} {action} the publishing destination {name} ({kind}) of {campaign}",
-    subject_kind="publishing.destination",
+    subject_kind=DESTINATION,
 )
 
 

@@ -13,15 +13,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from approvals.reviews.event_subjects import COMMENT, DECISION, REVIEW, STAGE, STAGE_POLICY
 from approvals.reviews.models import Comment, Decision, DecisionOutcome, Review, ReviewStage
 from studio.core.audit import actor_label_for, audit_record
-from studio.core.events import EventType, event_type
+from studio.core.events import EventType, event_group, event_type
 from studio.core.models import AuditEvent
 
-REVIEW = "approvals.review"
-STAGE = "approvals.reviewstage"
-DECISION = "approvals.decision"
-COMMENT = "approvals.comment"
+event_group("approvals.review", "Reviews")
+event_group("approvals.stage", "Review decisions")
+event_group("approvals.decision", "Decisions undone or reopened")
+event_group("approvals.comment", "Comments")
+event_group("approvals.stage_policy", "Review stage policies")
 
 REVIEW_SUBMITTED = event_type(
     "approvals.review.submitted",
@@ -309,7 +311,7 @@ STAGE_POLICY_CHANGED = event_type(
     "approvals.stage_policy.changed",
     label="Review stage policy changed",
     message="{actor} changed who reviews a stage ({subject})",
-    subject_kind="approvals.stagepolicy",
+    subject_kind=STAGE_POLICY,
 )
 
 

@@ -6,10 +6,31 @@ from typing import Any
 
 from approvals.webhooks.models import WebhookDelivery, WebhookEndpoint
 from studio.core.audit import audit_record
-from studio.core.events import event_type
+from studio.core.events import event_group, event_type
 from studio.core.models import AuditEvent
+from studio.core.subjects import subject_kind_register
 
-ENDPOINT = "webhooks.endpoint"
+ENDPOINT = subject_kind_register(
+    "webhooks.endpoint",
+    title="Webhook endpoint",
+    noun="webhook endpoint",
+    model=WebhookEndpoint,
+    fields={"url": "url"},
+    label=lambda v, pk: f"the webhook endpoint {v['url']}" if v.get("url") else "",
+    link=lambda v, pk, slug: ("webhooks:endpoint_detail", [slug, pk]),
+)
+DELIVERY = subject_kind_register(
+    "webhooks.delivery",
+    title="Webhook delivery",
+    noun="webhook delivery",
+    model=WebhookDelivery,
+    fields={"endpoint": "endpoint_id", "url": "endpoint__url"},
+    label=lambda v, pk: f"webhook delivery #{pk} to {v['url']}" if v.get("url") else "",
+    link=lambda v, pk, slug: ("webhooks:endpoint_detail", [slug, v.get("endpoint")]),
+)
+
+event_group("webhooks.endpoint", "Webhook endpoints")
+event_group("webhooks.delivery", "Webhook deliveries")
 
 ENDPOINT_CREATED = event_type(
     "webhooks.endpoint.created",
@@ -51,7 +72,7 @@ DELIVERY_REDELIVERED = event_type(
     "webhooks.delivery.redelivered",
     label="Webhook redelivered",
     message="{actor} asked to deliver {event} to {url} again",
-    subject_kind="webhooks.delivery",
+    subject_kind=DELIVERY,
 )
 
 

@@ -7,13 +7,25 @@ password is never part of the event or the log.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
 from studio.core.audit import audit_record
-from studio.core.events import event_type
+from studio.core.events import event_group, event_type
 from studio.core.models import AuditEvent, Workspace
+from studio.core.subjects import subject_kind_register
 
-USER = "auth.user"
+USER = subject_kind_register(  # sign-in events are about a user account: named by username, linked nowhere
+    "auth.user",
+    title="User account",
+    noun="user",
+    model=settings.AUTH_USER_MODEL,
+    fields={"username": get_user_model().USERNAME_FIELD},
+    label=lambda v, pk: v.get("username") or "",
+)
+
+event_group("core.login", "Sign-in")
 
 LOGIN_FAILED = event_type(
     "core.login.failed",

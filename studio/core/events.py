@@ -5,7 +5,8 @@ Each app declares its own event types in its ``events.py`` (``studio.generation.
 ``approvals.reviews.events`` ...) with one builder function per event; the builders are the only way an
 event is written (``studio.core.audit.audit_record``). The core knows no domain app: it stores the
 machine name, renders a sentence from the event's data, and lists the types for the compliance log's
-filter.
+filter, grouped by namespace (the machine name before its last dot), each group titled by the app that
+declares it (``event_group``). The subjects' kinds are declared the same way (``studio.core.subjects``).
 
 The machine name (``action``) and the subject kind are part of the chain's canonical content, so they
 never change once events exist; the label and the message are presentation and may be reworded freely.
@@ -34,8 +35,15 @@ class EventType:
     message: str
     subject_kind: str
 
+    @property
+    def namespace(self) -> str:
+        """The group the type is listed under: "runs.run" for "runs.run.finished"."""
+        return self.action.rpartition(".")[0]
+
     def render(self, *, actor: str, subject: str, data: Mapping[str, Any]) -> str:
         plain = {k: plain_value(v) for k, v in (data or {}).items()}
+        if self.message.startswith("{subject}"):  # "production run #8 …" opens the sentence: "Production run #8 …"
+            subject = subject[:1].upper() + subject[1:]
         values = _SafeValues({**plain, "actor": actor, "subject": subject})
         return string.Formatter().vformat(self.message, (), values)
 
@@ -66,6 +74,7 @@ class UnknownEventType(LookupError):
 class EventRegistry:
     def __init__(self) -> None:
         self._types: dict[str, EventType] = {}
+        self._group_titles: dict[str, str] = {}
 
     def register(self, event_type: EventType) -> EventType:
         existing = self._types.get(event_type.action)
@@ -73,6 +82,19 @@ class EventRegistry:
             raise ValueError(f"Audit event type {event_type.action!r} is registered twice with different meanings")
         self._types[event_type.action] = event_type
         return event_type
+
+    def title_group(self, namespace: str, title: str) -> None:
+        existing = self._group_titles.get(namespace)
+        if existing is not None and existing != title:
+            raise ValueError(f"Audit event group {namespace!r} is titled twice ({existing!r}, {title!r})")
+        self._group_titles[namespace] = title
+
+    def group_title(self, namespace: str) -> str:
+        """The title of a namespace's group in the log's filter ("Production runs"), or the namespace."""
+        return self._group_titles.get(namespace, namespace)
+
+    def has_group_title(self, namespace: str) -> bool:
+        return namespace in self._group_titles
 
     def get(self, action: str) -> EventType | None:
         return self._types.get(action)
@@ -115,3 +137,10 @@ registry = EventRegistry()
 def event_type(action: str, *, label: str, message: str, subject_kind: str) -> EventType:
     """Declare and register one event type (called at import time of an app's ``events`` module)."""
     return registry.register(EventType(action=action, label=label, message=message, subject_kind=subject_kind))
+
+
+def event_group(namespace: str, title: str) -> str:
+    """Title the group of an app's event types in the log's filter ("runs.run" -> "Production runs"),
+    next to the types (at import time of the app's ``events`` module). Returns the namespace."""
+    registry.title_group(namespace, title)
+    return namespace

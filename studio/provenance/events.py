@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from studio.core.audit import audit_record
-from studio.core.events import event_type
+from studio.core.events import event_group, event_type
 from studio.core.models import AuditEvent
 
-WORKSPACE = "studio.workspace"
+WORKSPACE = "studio.workspace"  # named by the studio (studio.generation.events.subjects)
+
+event_group("provenance.credential", "Signing certificates (Content Credentials)")
 
 CREDENTIAL_CONFIGURED = event_type(
     "provenance.credential.configured",

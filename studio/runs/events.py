@@ -11,11 +11,37 @@ from decimal import Decimal
 from typing import Any
 
 from studio.core.audit import audit_record
-from studio.core.events import event_type
+from studio.core.events import event_group, event_type
 from studio.core.models import AuditEvent
+from studio.core.subjects import Values, of_title, subject_kind_register
 
-RUN = "runs.productionrun"
-CELL = "runs.runcell"
+
+def _cell_words(values: Values, pk: str) -> str:
+    where = ", ".join(str(part) for part in (values.get("format"), values.get("locale")) if part)
+    return f"cell #{pk} ({where})" if where else ""
+
+
+RUN = subject_kind_register(
+    "runs.productionrun",
+    title="Production run",
+    noun="production run",
+    model="runs.ProductionRun",
+    fields={"campaign": "campaign__name"},
+    label=lambda v, pk: of_title(f"production run #{pk}", v.get("campaign")),
+    link=lambda v, pk, slug: ("runs:run", [slug, pk]),
+)
+CELL = subject_kind_register(
+    "runs.runcell",
+    title="Production run cell",
+    noun="run cell",
+    model="runs.RunCell",
+    fields={"run": "run_id", "format": "target_format__name", "locale": "locale"},
+    label=_cell_words,
+    link=lambda v, pk, slug: ("runs:run", [slug, v.get("run")]),
+)
+
+event_group("runs.run", "Production runs")
+event_group("runs.cell", "Production run cells")
 
 RUN_LAUNCHED = event_type(
     "runs.run.launched",

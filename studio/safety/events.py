@@ -16,11 +16,43 @@ import dataclasses
 from django.db import models
 
 from studio.core.audit import audit_record, subject_kind
-from studio.core.events import EventType, event_type
+from studio.core.events import EventType, event_group, event_type
 from studio.core.models import AuditEvent, Workspace
+from studio.core.subjects import Link, Values, subject_kind_register
+from studio.safety.models import SafetyStage
 from studio.safety.types import ROUTE_WORDS, Screening
 
-VARIANT = "studio.variant"
+VARIANT = "studio.variant"  # named by the studio (studio.generation.events.subjects)
+_STAGE_WORDS = {stage.value: stage.label.lower() for stage in SafetyStage}
+
+
+def _check_link(values: Values, pk: str, slug: str) -> Link:
+    if values.get("variant"):
+        return "compliance:trail", [slug, values["variant"]]
+    if values.get("job"):
+        return "studio:job_status", [slug, values["job"]]
+    return None
+
+
+ASSESSMENT = subject_kind_register(
+    "approvals.safetyassessment",
+    title="Safety check",
+    noun="safety check",
+    model="safety.SafetyAssessment",
+    fields={"stage": "stage", "variant": "variant_id", "job": "job_id"},
+    label=lambda v, pk: f"safety check #{pk} ({_STAGE_WORDS.get(v.get('stage'), 'screening')})",
+    link=_check_link,
+)
+SAFETY_RULE = subject_kind_register(
+    "approvals.safetyrule",
+    title="Safety rule",
+    noun="safety rule",
+    model="safety.SafetyRule",
+    fields={"category": "category"},
+    label=lambda v, pk: f"safety rule #{pk} ({v['category']})" if v.get("category") else "",
+)
+
+event_group("approvals.safety", "Safety")
 
 SCREENED = event_type(
     "approvals.safety.screened",

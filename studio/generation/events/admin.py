@@ -6,9 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from studio.core.audit import audit_record
-from studio.core.events import event_type
+from studio.core.events import event_group, event_type
 from studio.core.models import AuditEvent, Workspace
-from studio.generation.events.subjects import DEPLOYMENT, WORKSPACE
+from studio.generation.events.subjects import CAMPAIGN, DEPLOYMENT, MEMBERSHIP, PRICE_TABLE, WORKSPACE
+from studio.safety.events import SAFETY_RULE
+
+event_group("studio.deployment", "Deployments")
+event_group("studio.workspace", "Workspace settings")
+event_group("studio.membership", "Memberships")
+event_group("studio.campaign", "Campaigns")
+event_group("studio.price_table", "Price tables")
+event_group("studio.safety_rule", "Safety rules")
 
 # --- deployments --------------------------------------------------------------------------------------
 
@@ -90,13 +98,13 @@ MEMBERSHIP_CHANGED = event_type(
     "studio.membership.changed",
     label="Membership changed",
     message="{actor} changed a membership in the workspace ({subject})",
-    subject_kind="studio.membership",
+    subject_kind=MEMBERSHIP,
 )
 CAMPAIGN_CHANGED = event_type(
     "studio.campaign.changed",
     label="Campaign changed",
-    message="{actor} changed the campaign {subject}",
-    subject_kind="studio.campaign",
+    message="{actor} changed {subject}",
+    subject_kind=CAMPAIGN,
 )
 
 
@@ -136,13 +144,13 @@ PRICE_TABLE_CHANGED = event_type(
     "studio.price_table.changed",
     label="Price table changed",
     message="{actor} {action} the price table for {model_name} from {effective_from}",
-    subject_kind="studio.pricetable",
+    subject_kind=PRICE_TABLE,
 )
 SAFETY_RULE_CHANGED = event_type(
     "studio.safety_rule.changed",
     label="Safety rule changed",
     message="{actor} {action} the safety rule {category}: {pattern}",
-    subject_kind="approvals.safetyrule",
+    subject_kind=SAFETY_RULE,
 )
 
 

@@ -6,9 +6,13 @@ from decimal import Decimal
 from typing import Any
 
 from studio.core.audit import audit_record
-from studio.core.events import event_type
+from studio.core.events import event_group, event_type
 from studio.core.models import AuditEvent
 from studio.generation.events.subjects import DRAFT, JOB, VARIANT
+
+event_group("studio.draft", "Drafts")
+event_group("studio.job", "Generations")
+event_group("studio.variant", "Images")
 
 # --- drafts -------------------------------------------------------------------------------------------
 
