@@ -15,6 +15,7 @@ from studio.core.models import Workspace
 from studio.core.permissions import workspaces_for
 from studio.generation.forms import name_nul_refusals
 from studio.generation.models import Campaign, CampaignFormat
+from studio.lib.ids import parse_id
 from studio.safety.models import SafetyVerdict
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -168,7 +169,8 @@ class BulkApproveForm(forms.Form):
         parsed = []
         for raw in self.cleaned_data["items"][:100]:
             stage, _, sha = str(raw).partition(":")
-            if not stage.isdigit() or not SHA256_RE.match(sha):
+            stage_id = parse_id(stage)
+            if stage_id is None or not SHA256_RE.match(sha):
                 raise ValidationError("The selection is out of date; reload the queue and try again.")
-            parsed.append((int(stage), sha))
+            parsed.append((stage_id, sha))
         return parsed

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from approvals.reviews.forms import SHA256_RE, FastSelect
 from approvals.reviews.selectors_runs import NO_IMAGE, STATE_FILTERS, VERDICT_FILTERS
 from approvals.reviews.services.bulk import BULK_OUTCOMES, MAX_BULK_ITEMS, BulkItem
+from studio.lib.ids import parse_id
 
 
 class RunReviewFilterForm(forms.Form):
@@ -60,7 +61,8 @@ class RunBulkDecisionForm(forms.Form):
         parsed = []
         for raw in raw_items:
             pk, _, sha = str(raw).partition(":")
-            if not pk.isdigit() or len(pk) > 18 or not SHA256_RE.match(sha):
+            variant_id = parse_id(pk)
+            if variant_id is None or not SHA256_RE.match(sha):
                 raise ValidationError("The selection is out of date; reload the page and try again.")
-            parsed.append(BulkItem(variant_id=int(pk), sha256=sha))
+            parsed.append(BulkItem(variant_id=variant_id, sha256=sha))
         return parsed

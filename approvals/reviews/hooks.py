@@ -14,6 +14,7 @@ from typing import Any
 from approvals.reviews import selectors
 from approvals.reviews.models import Comment, ReviewStatus
 from approvals.reviews.services import reviews_supersede
+from studio.lib.ids import parse_id
 
 
 def variant_review_context(request: Any, variant: Any) -> dict[str, Any]:
@@ -31,11 +32,12 @@ def fix_comment_for(variant: Any, comment_id: Any) -> Comment | None:
     Only a comment on *this* variant (so in this workspace) with a box counts; anything else (another
     variant's comment, a reply without a box, a made-up id) is ignored rather than answered with 404,
     because the link is only a convenience for pre-filling the edit form."""
-    if comment_id is None or not str(comment_id).isdigit():
+    comment_pk = parse_id(comment_id)
+    if comment_pk is None:
         return None
     return (
         Comment.objects.filter(
-            pk=int(comment_id), variant=variant, variant__workspace_id=variant.workspace_id, x__isnull=False
+            pk=comment_pk, variant=variant, variant__workspace_id=variant.workspace_id, x__isnull=False
         )
         .select_related("author")
         .first()

@@ -25,6 +25,7 @@ from approvals.reviews.services.submission import submit_choices
 from studio.core.models import Role
 from studio.core.permissions import has_role
 from studio.generation.models import VariantStatus
+from studio.lib.ids import parse_id
 
 # What each state asks of the marketer, in a sentence.
 NEXT_STEP = {
@@ -85,8 +86,8 @@ def variant_feedback(request: Any, variant: Any) -> dict[str, Any]:
     for number, pin in enumerate(pins, start=1):
         pin.pin_number = number  # as drawn on the image
     user = getattr(request, "user", None)
-    raw_note = getattr(request, "GET", {}).get("fix_note", "")
-    fix_note = next((d for d in decisions if raw_note.isdigit() and d.pk == int(raw_note) and d.note), None)
+    note_id = parse_id(getattr(request, "GET", {}).get("fix_note", ""))
+    fix_note = next((d for d in decisions if note_id is not None and d.pk == note_id and d.note), None)
     feedback = Feedback(
         review=review,
         url=reverse("approvals:review_detail", kwargs={"slug": review.workspace.slug, "pk": review.pk}),

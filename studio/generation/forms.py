@@ -9,6 +9,7 @@ from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 
 from studio.generation.models import MAX_EDGE_PX, CampaignFormat, Deployment, PromptTemplate, Variant, VariantStatus
+from studio.lib.ids import IdModelMultipleChoiceField, parse_id
 from studio.lib.imaging.errors import MSG_EMPTY
 from studio.lib.providers.routing import available_routes
 
@@ -188,8 +189,8 @@ class DraftForm(forms.Form):
         text = str(self.data.get(self.add_prefix("text")) or "")
         if text.strip() or "template" not in self.fields:
             return text
-        key = self.data.get(self.add_prefix("template"))
-        if key and str(key).isdigit():
+        key = parse_id(self.data.get(self.add_prefix("template")))
+        if key is not None:
             template = self.fields["template"].queryset.filter(pk=key).first()
             if template is not None:
                 return template_start_text(template)
@@ -316,7 +317,7 @@ class GenerateForm(forms.Form):
         queryset = self.fields["deployment"].queryset
         key = self.data.get("deployment") if self.is_bound else None
         if key:
-            return queryset.filter(pk=key).first() if str(key).isdigit() else None
+            return queryset.filter(pk=pk).first() if (pk := parse_id(key)) is not None else None
         return queryset.order_by("-is_default", "name").first()
 
     def clean(self):
@@ -356,7 +357,7 @@ class EditForm(forms.Form):
         error_messages={"required": "Describe the change you want."},
     )
     mask = forms.CharField(required=False, widget=forms.HiddenInput)
-    reference_variants = forms.ModelMultipleChoiceField(
+    reference_variants = IdModelMultipleChoiceField(
         queryset=None,
         required=False,
         label="Reference images from approved work",

@@ -7,8 +7,9 @@ a value no primary key can hold, so the URL resolves to nothing and the visitor 
 
 from django.urls.converters import IntConverter, get_converters, register_converter
 
-#: The largest value a signed 64-bit primary key (``BigAutoField``) can hold.
-MAX_ID = 2**63 - 1
+from studio.lib.ids import MAX_ID
+
+__all__ = ["MAX_ID", "IdConverter", "register_id_converter"]
 
 
 class IdConverter(IntConverter):

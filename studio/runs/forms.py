@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from studio.generation.models import Campaign, Deployment, PromptDraft, Variant, VariantStatus
+from studio.lib.ids import IdModelMultipleChoiceField
 from studio.runs.planning import RunSpec
 
 QUALITIES = [("low", "Low"), ("medium", "Medium"), ("high", "High"), ("auto", "Auto")]
@@ -23,7 +24,7 @@ class RunForm(forms.Form):
         label="Or derive from an approved master",
         help_text="Each cell is an edit of the master, recomposed for its format with the locale's copy.",
     )
-    formats = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple, required=False)
+    formats = IdModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple, required=False)
     locales = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple, required=False)
     n = forms.IntegerField(min_value=1, max_value=10, initial=1, label="Variants per cell")
     deployment = forms.ModelChoiceField(queryset=Deployment.objects.none(), empty_label=None)

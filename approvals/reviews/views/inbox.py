@@ -12,6 +12,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from approvals.reviews import selectors, services
 from approvals.reviews.views._common import PAGE_SIZE, HtmxHttpRequest
+from studio.lib.ids import parse_ids
 
 
 @login_required
@@ -27,7 +28,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def inbox_mark_read(request: HtmxHttpRequest) -> HttpResponse:
     raw = request.POST.getlist("notification")
-    ids = [int(v) for v in raw if v.isdigit()] if raw else None
+    ids = parse_ids(raw) if raw else None  # a value no notification could have is one that does not exist
     count = services.notifications_mark_read(actor=request.user, ids=ids)
     if request.htmx:
         return HttpResponseClientRefresh()

@@ -22,6 +22,7 @@ from approvals.reviews.views._common import HtmxHttpRequest, variant_url
 from studio.core.errors import refusal_message
 from studio.core.models import Role
 from studio.core.permissions import can_decide_kind, has_role, workspace_for_user
+from studio.lib.ids import parse_id
 from studio.safety.selectors import safety_panel_context
 
 # The request parameters a reviewer reads, in words (the rest are turned from snake_case into words).
@@ -216,7 +217,7 @@ def comment_resolve(request: HtmxHttpRequest, slug: str, pk: int) -> HttpRespons
     except REFUSED as exc:
         messages.error(request, refusal_message(exc))
     back = request.POST.get("review")
-    review = selectors.latest_review_for(variant=comment.variant, pk=int(back) if back and back.isdigit() else None)
+    review = selectors.latest_review_for(variant=comment.variant, pk=parse_id(back))
     if review is None:
         return redirect(variant_url(comment.variant))
     if request.htmx:

@@ -19,6 +19,7 @@ from approvals.reviews.forms import OverrideForm
 from approvals.reviews.views._common import HtmxHttpRequest, variant_url
 from studio.core.errors import refusal_message
 from studio.core.permissions import workspace_for_user
+from studio.lib.ids import parse_ids
 
 
 def _due_at(raw: str) -> tuple[datetime | None, str]:
@@ -39,7 +40,7 @@ def variant_submit(request: HtmxHttpRequest, slug: str, variant_id: int) -> Http
     variant = selectors.variant_for_user(user=request.user, workspace=workspace, pk=variant_id)
     review, error = None, ""
     due_at, error = _due_at(request.POST.get("due_at", ""))
-    reviewer_ids = [int(v) for v in request.POST.getlist("reviewers") if v.isdigit() and len(v) < 19]
+    reviewer_ids = parse_ids(request.POST.getlist("reviewers"))
     if not error:
         try:
             review = services.variant_submit(

@@ -16,6 +16,7 @@ from studio.core.permissions import workspace_for_user, workspaces_for
 from studio.generation import selectors, services
 from studio.generation.forms import DraftEditForm, DraftForm
 from studio.generation.views.common import REFUSED, draft_context, refusal_words, role_context
+from studio.lib.ids import parse_id
 
 
 @login_required
@@ -132,10 +133,13 @@ def compare(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Compare two versions of the same draft: side by side, slider, pixel difference, synced zoom."""
     workspace = workspace_for_user(request.user, slug)
     left = selectors.variant_get(workspace=workspace, pk=pk)
-    other = request.GET.get("with", "")
+    raw_other = request.GET.get("with", "")
+    other = parse_id(raw_other)
+    if raw_other and other is None:  # no version could have that id: as for one that was deleted
+        raise Http404("No such version")
     candidates = list(left.draft.variants.exclude(pk=left.pk).order_by("-created_at")[:50])
-    if other.isdigit():
-        right = selectors.variant_get(workspace=workspace, pk=int(other))
+    if other is not None:
+        right = selectors.variant_get(workspace=workspace, pk=other)
         if right.draft_id != left.draft_id:
             raise Http404("Only versions of the same draft can be compared")
     else:

@@ -25,6 +25,7 @@ from studio.generation.models import Operation, Variant, VariantStatus
 from studio.generation.services.launch import QUEUE_UNREACHABLE, queue_unreachable
 from studio.generation.views.common import REFUSED, refusal_words, role_context
 from studio.generation.views.generate import poll_delay
+from studio.lib.ids import parse_ids
 from studio.lib.imaging import (
     MASK_MAX_BYTES,
     UploadRejected,
@@ -101,12 +102,7 @@ MAX_STARTED = 20  # more ids than any localisation makes at once; the rest of th
 
 
 def _started_ids(raw: str) -> list[int]:
-    ids = []
-    for part in raw.split(",")[:MAX_STARTED]:
-        part = part.strip()
-        if part.isdigit() and len(part) < 19:
-            ids.append(int(part))
-    return ids
+    return parse_ids(raw.split(",")[:MAX_STARTED])
 
 
 def _progress_context(workspace, variant: Variant, raw_ids: str, *, poll: int = 0) -> dict:
