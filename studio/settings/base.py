@@ -46,7 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "axes",
+    "axes",  # before login_guard: axes counts a failed sign-in first, and login_guard reads its count
     "studio.core.login_guard.apps.LoginGuardConfig",
 ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -87,3 +89,31 @@ def test_production_settings_keep_the_validators(monkeypatch):
     assert {"CommonPasswordValidator", "NumericPasswordValidator", "MinimumLengthValidator"} <= set(names)
     minimum = next(v for v in production.AUTH_PASSWORD_VALIDATORS if v["NAME"].endswith("MinimumLengthValidator"))
     assert minimum["OPTIONS"]["min_length"] == 12
+
+
+def test_failures_are_audited_up_to_the_lockout_and_the_rest_only_logged(client, marketer, settings, caplog):
+    """An attempt made while locked out still sends user_login_failed; auditing each let anyone append to
+    a workspace's chain without limit. Only the failures up to and including the locking one are."""
+    url = reverse("login")
+    with caplog.at_level("WARNING", logger="imprimatur.auth"):
+        for _ in range(settings.AXES_FAILURE_LIMIT + 20):
+            _post_login(client, url, "mia", "wrong-password-guess")
+        response = _post_login(client, url, "mia", "pw-correct-horse")  # still locked out
+    assert response.status_code == 429
+    events = AuditEvent.objects.filter(action="core.login.failed").order_by("pk")
+    assert events.count() == settings.AXES_FAILURE_LIMIT
+    assert [e.data["locked_out"] for e in events] == [False] * (settings.AXES_FAILURE_LIMIT - 1) + [True]
+    logged = [r.getMessage() for r in caplog.records if "username='mia'" in r.getMessage()]
+    assert len(logged) == settings.AXES_FAILURE_LIMIT + 21  # every attempt is still logged
+    assert sum("already locked out: not audited" in m for m in logged) == 21
+
+
+def test_the_lockout_count_is_read_after_axes_has_counted_the_failure():
+    from axes.signals import handle_user_login_failed
+    from django.contrib.auth.signals import user_login_failed
+
+    from studio.core.login_guard.receivers import login_failed_record
+
+    refs = [entry[1] for entry in user_login_failed.receivers]
+    live = [ref() if isinstance(ref, weakref.ReferenceType) else ref for ref in refs]
+    assert live.index(handle_user_login_failed) < live.index(login_failed_record)
