@@ -51,3 +51,11 @@ class IdModelMultipleChoiceField(forms.ModelMultipleChoiceField):
                 if parse_id(raw) is None:
                     raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value")
         return super()._check_values(value)
+
+
+def parse_count(raw: Any, *, cap: int) -> int:
+    """A small counter from a query string (a poll's number), at most ``cap``; 0 when ``raw`` is not one."""
+    text = str(raw).strip() if raw is not None else ""
+    if not (0 < len(text) <= 9 and text.isascii() and text.isdigit()):
+        return 0
+    return min(int(text), cap)

@@ -21,6 +21,7 @@ from studio.core.money import money_text as money
 from studio.core.permissions import has_role, workspace_for_user
 from studio.generation import selectors as studio_selectors
 from studio.generation.views.common import REFUSED, refusal_words
+from studio.lib.ids import parse_count, parse_id
 from studio.runs import selectors, services
 from studio.runs.forms import RunForm
 from studio.runs.planning import run_plan
@@ -34,10 +35,6 @@ def poll_delay(poll: int) -> int:
     if poll < POLL_FAST:
         return 2
     return min(POLL_MAX_SECONDS, 2 ** (poll - POLL_FAST + 2))
-
-
-def _int(raw: str | None, *, cap: int) -> int:
-    return min(int(raw), cap) if raw and raw.isdigit() and len(raw) < 7 else 0
 
 
 def _base(request: HttpRequest, workspace) -> dict:
@@ -98,9 +95,13 @@ def run_new(request: HttpRequest, slug: str, campaign_slug: str) -> HttpResponse
 
 def _since(raw: str | None) -> datetime | None:
     """The ``since`` of a live poll: milliseconds since the epoch (as the page wrote it), else None."""
-    if not raw or not raw.isdigit() or len(raw) > 15:
+    millis = parse_id(raw)
+    if millis is None:
         return None
-    return datetime.fromtimestamp(int(raw) / 1000, tz=UTC)
+    try:
+        return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # past the year 9999: no page wrote that
+        return None
 
 
 def _live_context(request: HttpRequest, workspace, run) -> dict:
@@ -108,8 +109,8 @@ def _live_context(request: HttpRequest, workspace, run) -> dict:
     page's cells that changed since the previous answer, which the page swaps in place by id."""
     rendered_at = timezone.now()
     progress = selectors.run_progress(run=run)
-    seen = _int(request.GET.get("seen"), cap=10**6)
-    poll = _int(request.GET.get("poll"), cap=100)
+    seen = parse_count(request.GET.get("seen"), cap=10**6)
+    poll = parse_count(request.GET.get("poll"), cap=100)
     if progress.finished != seen:
         poll = 0  # something landed: keep polling briskly
     cells_page = Paginator(range(progress.total), selectors.GRID_PAGE).get_page(request.GET.get("page"))

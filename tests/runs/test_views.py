@@ -256,3 +256,11 @@ def test_run_page_and_its_polls_cost_the_same_queries_at_4_and_40_cells(mia, wor
     big_poll, big_q = _poll(mia, big_url, since)
     assert (small_poll.count("hx-swap-oob"), big_poll.count("hx-swap-oob")) == (4, 40)
     assert small_q == big_q
+
+
+@pytest.mark.parametrize("since", ["999999999999999", "99999999999999999999", "²", "-5"])
+def test_a_live_poll_with_a_since_no_page_wrote_answers_the_full_page(mia, workspace, marketer, spec, since):
+    run = services.run_launch(actor=marketer, spec=spec(), enqueue=False)
+    url = reverse("runs:run", args=[workspace.slug, run.pk])
+    response = mia.get(url, {"poll": "²", "seen": "²", "since": since}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from studio.generation.models import GenerationJob, JobStatus, Operation, VariantStatus
 from tests import factories as f
@@ -203,3 +204,39 @@ def test_the_progress_fragment_costs_the_same_queries_for_more_results(client, m
         return len(ctx.captured_queries)
 
     assert queries_for(1) == queries_for(4)
+
+
+def test_a_queued_edit_says_since_when_it_waits_for_a_worker(client, marketer, variant):
+    client.force_login(marketer)
+    job = _job_from(variant, status=JobStatus.QUEUED)
+    body = _progress(client, variant, str(job.pk))
+    assert f"Waiting for a worker since {timezone.localtime(job.created_at):%H:%M}…" in body
+
+
+def test_an_image_in_its_safety_check_is_polled_with_a_back_off_not_every_two_seconds(client, marketer, variant):
+    """A check that is never answered waits 20 minutes for the sweeper: the page must not ask every 2 s."""
+    client.force_login(marketer)
+    type(variant).objects.filter(pk=variant.pk).update(status=VariantStatus.SAFETY_PENDING)
+    variant.refresh_from_db()
+    first = _page(client, variant)
+    notice = re.search(r'<div[^>]*id="variant-pending"[^>]*>', first).group(0)
+    assert 'hx-trigger="load delay:1s"' in notice
+    assert "pending_poll=1" in notice
+    assert "every 2s" not in first
+    assert f"(since {timezone.localtime(variant.created_at):%H:%M})" in first
+    later = _page(client, variant, pending_poll="20")
+    notice = re.search(r'<div[^>]*id="variant-pending"[^>]*>', later).group(0)
+    assert 'hx-trigger="load delay:15s"' in notice
+    assert "pending_poll=21" in notice
+    for odd in ("99999999999999999999", "²", "-3"):
+        assert 'hx-trigger="load delay:1s"' in _page(client, variant, pending_poll=odd)
+
+
+def test_poll_counters_that_are_not_numbers_start_over(client, marketer, variant):
+    client.force_login(marketer)
+    job = _job_from(variant)
+    for url in (
+        reverse("studio:variant_progress", args=[variant.workspace.slug, variant.pk]) + f"?started={job.pk}&poll=²",
+        reverse("studio:job_status", args=[variant.workspace.slug, job.pk]) + "?poll=²",
+    ):
+        assert client.get(url).status_code == 200

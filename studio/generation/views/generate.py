@@ -17,6 +17,7 @@ from studio.generation.forms import GenerateForm
 from studio.generation.services.breaker import breaker_warning
 from studio.generation.services.launch import QUEUE_UNREACHABLE, queue_unreachable
 from studio.generation.views.common import REFUSED, draft_context, refusal_words, role_context
+from studio.lib.ids import parse_count
 from studio.lib.providers import offline
 
 
@@ -133,8 +134,7 @@ def job_status(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     polling once the job is finished."""
     workspace = workspace_for_user(request.user, slug)
     job = selectors.job_get(workspace=workspace, pk=pk)
-    raw = request.GET.get("poll", "0")
-    poll = min(int(raw), 100) if raw.isdigit() and len(raw) < 6 else 0
+    poll = parse_count(request.GET.get("poll"), cap=100)
     return render(
         request,
         "studio/draft.html#job",

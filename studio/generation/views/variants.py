@@ -25,7 +25,7 @@ from studio.generation.models import Operation, Variant, VariantStatus
 from studio.generation.services.launch import QUEUE_UNREACHABLE, queue_unreachable
 from studio.generation.views.common import REFUSED, refusal_words, role_context
 from studio.generation.views.generate import poll_delay
-from studio.lib.ids import parse_ids
+from studio.lib.ids import parse_count, parse_ids
 from studio.lib.imaging import (
     MASK_MAX_BYTES,
     UploadRejected,
@@ -52,6 +52,10 @@ def variant_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         )
     context = _variant_context(request, workspace, variant, edit_form=edit_form, fix_comment=fix_comment)
     context.update(_progress_context(workspace, variant, request.GET.get("started", "")))
+    # The safety notice polls this page until the check is done, backing off like the job cards (a check
+    # that is never answered waits for the sweeper's re-screen, 20 minutes on).
+    pending_poll = parse_count(request.GET.get("pending_poll"), cap=100)
+    context.update(pending_poll_next=pending_poll + 1, pending_poll_delay=poll_delay(pending_poll))
     fix_note = context.get("fix_note")  # "Fix this" on a reviewer's reason (from the review app's panel)
     if fix_comment is None and fix_note is not None:
         context["edit_form"] = EditForm(
@@ -131,8 +135,7 @@ def variant_progress(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     fragment stops polling once every job is finished and its images are through the safety check."""
     workspace = workspace_for_user(request.user, slug)
     variant = selectors.variant_get(workspace=workspace, pk=pk)
-    raw = request.GET.get("poll", "0")
-    poll = min(int(raw), 100) if raw.isdigit() and len(raw) < 6 else 0
+    poll = parse_count(request.GET.get("poll"), cap=100)
     context = {
         **role_context(request.user, workspace),
         "variant": variant,
