@@ -59,21 +59,45 @@ def transient_db_retry(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+# The task keyword that carries how many deadlock retries a task has had. Celery's own counter
+# (``request.retries``) also counts the retries a task makes for its own reasons (a job's provider
+# back-off: up to 200), so bounding deadlock retries by it left a job past ten provider retries with none.
+DB_RETRIES_KWARG = "db_retries"
+
+
 def retry_transient_db_errors(*, max_retries: int = 5, base: float = 1.0, cap: float = 60.0) -> Callable:
     """Decorate a *bound* Celery task: a transient database error becomes ``self.retry`` with a jittered
-    countdown (never a task acked as done); after ``max_retries`` such retries the error propagates."""
+    countdown (never a task acked as done); after ``max_retries`` such retries the error propagates.
+
+    The deadlock retries are counted on their own (``DB_RETRIES_KWARG``, taken off before the task runs and
+    carried by every later retry of the message), whatever Celery's own retry count is: the task's
+    ``max_retries`` bounds its own retries, not these."""
 
     def decorate(task_fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(task_fn)
         def wrapper(self, *args: Any, **kwargs: Any) -> Any:
+            done = kwargs.pop(DB_RETRIES_KWARG, 0)
+            done = done if isinstance(done, int) and done >= 0 else 0
             try:
                 return task_fn(self, *args, **kwargs)
             except DatabaseError as exc:
-                if not is_transient_db_error(exc) or self.request.retries >= max_retries:
+                if not is_transient_db_error(exc) or done >= max_retries:
                     raise
-                countdown = jittered(self.request.retries, base=base, cap=cap)
-                logger.warning("%s: transient database error, retrying in %.1fs", self.name, countdown)
-                raise self.retry(exc=exc, countdown=countdown, max_retries=max_retries) from exc
+                countdown = jittered(done, base=base, cap=cap)
+                logger.warning(
+                    "%s: transient database error, retrying in %.1fs (%s of %s)",
+                    self.name,
+                    countdown,
+                    done + 1,
+                    max_retries,
+                )
+                raise self.retry(
+                    exc=exc,
+                    countdown=countdown,
+                    kwargs={**kwargs, DB_RETRIES_KWARG: done + 1},
+                    # Celery's counter goes up by one here too: never let the task's own limit refuse it.
+                    max_retries=(self.request.retries or 0) + 1,
+                ) from exc
 
         return wrapper
 

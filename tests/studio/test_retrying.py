@@ -120,3 +120,47 @@ def test_other_tasks_retry_deadlocks_too(task):
     ):
         task(*([1] if task is tasks.safety_retry_pending_variant else [1, 2, 3]))
     assert retry.call_count == 1
+
+
+@pytest.fixture
+def as_a_worker(monkeypatch):
+    """Eager retries re-run in place (as a worker would run the retried message), errors kept as results."""
+    monkeypatch.setitem(tasks.job_run.app.conf, "task_eager_propagates", False)
+
+
+def test_a_job_past_many_provider_retries_still_gets_its_deadlock_retries(queued, as_a_worker):
+    """Celery's retry count also counts a job's provider back-off (up to 200): deadlock retries are counted
+    on their own, so a job on its 51st delivery that loses a deadlock is retried, not failed and acked."""
+    outcomes = [db_error(), db_error("40001"), None]
+    calls = []
+
+    def execute(**kwargs):
+        calls.append(kwargs)
+        outcome = outcomes[len(calls) - 1]
+        if outcome is not None:
+            raise outcome
+
+    with mock.patch.object(tasks.services, "job_execute", side_effect=execute):
+        result = tasks.job_run.apply(args=[queued.pk], retries=50)
+    assert result.successful(), result.result
+    assert calls == [{"job_id": queued.pk}] * 3  # the retry count never reaches the service
+
+
+def test_deadlock_retries_stop_after_their_own_limit(queued, as_a_worker):
+    execute = mock.Mock(side_effect=db_error())
+    with mock.patch.object(tasks.services, "job_execute", execute):
+        result = tasks.job_run.apply(args=[queued.pk])
+    assert result.failed()
+    assert isinstance(result.result, OperationalError)
+    assert execute.call_count == 1 + 10  # the first run, then job_run's ten deadlock retries
+
+
+def test_a_deadlock_retry_carries_its_count_and_keeps_celerys_limit_out_of_the_way(queued):
+    with (
+        mock.patch.object(tasks.services, "job_execute", side_effect=db_error()),
+        mock.patch.object(tasks.job_run, "retry", side_effect=Retry("retry")) as retry,
+        pytest.raises(Retry),
+    ):
+        tasks.job_run.apply(args=[queued.pk], kwargs={retrying.DB_RETRIES_KWARG: 3}, retries=120, throw=True)
+    assert retry.call_args.kwargs["kwargs"] == {retrying.DB_RETRIES_KWARG: 4}
+    assert retry.call_args.kwargs["max_retries"] == 121
