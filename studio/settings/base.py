@@ -171,6 +171,16 @@ IMPRIMATUR_MAX_IMAGE_PIXELS = env.int("IMPRIMATUR_MAX_IMAGE_PIXELS", default=40_
 # --- Celery: kombu's filesystem transport by default (no server), Redis/RabbitMQ when configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 BROKER_DIR = VAR_DIR / "broker"
+# Redis only. With acks_late, a task's message stays "unacked" in Redis until the task finishes; a task
+# retried with a countdown is held unacked by a worker until its ETA too, and then runs. If the worker
+# dies (OOM kill, SIGKILL, lost host), another worker puts the message back on its queue once it has been
+# unacked for longer than this timeout, and the task runs again (idempotently). So it must be above the
+# longest countdown PLUS the slowest task, or a healthy worker's task is delivered a second time:
+# 900 s (a provider's retry-after is honoured up to 900 s; the image check backs off up to 15 minutes)
+# + 600 s (job_run's soft_time_limit, the slowest task) = 1,500 s, so 1,800 s. Short, against kombu's
+# hour, because the sweeper (``jobs_sweep``) and the job lease below cover a crashed worker's jobs.
+# tests/studio/test_settings.py pins the rule against the tasks' own limits.
+IMPRIMATUR_VISIBILITY_TIMEOUT_SECONDS = env.int("CELERY_VISIBILITY_TIMEOUT", default=1800)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
@@ -182,16 +192,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),
     }
 elif CELERY_BROKER_URL.startswith("redis"):
-    # With acks_late, a task's message stays "unacked" in Redis until the task finishes. If the worker
-    # dies mid-task (OOM kill, SIGKILL, lost host), another worker puts the message back on its queue once
-    # it has been unacked for longer than this timeout, and the job runs again (idempotently). It must be
-    # longer than a task's retry countdown plus its run time (a task waiting for its ETA is held unacked
-    # too), or a healthy worker's task would be delivered a second time (a job's claim still refuses the
-    # second call: see ``studio.generation.services.claiming``).
-    # Short, because the sweeper (``jobs_sweep``) and the job lease below cover a crashed worker's jobs:
-    # 1,200 s is above the slowest task (job_run's soft_time_limit, 600 s) and the longest retry countdown
-    # (the image check's 15-minute backoff), instead of kombu's default of an hour.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1200)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": IMPRIMATUR_VISIBILITY_TIMEOUT_SECONDS}
 CELERY_IMPORTS = ["studio.safety.tasks"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None

@@ -112,3 +112,19 @@ def test_filesystem_broker_keeps_its_control_folder_under_the_var_directory(tmp_
     assert result.returncode == 0, result.stderr
     assert not (elsewhere / "control").exists()
     assert [p.name for p in (var / "broker" / "control").iterdir()] == ["celery.exchange"]
+
+
+def test_the_visibility_timeout_is_above_the_longest_countdown_plus_the_slowest_task(settings):
+    """A task retried with a countdown is held unacked by a worker until its ETA, then runs, still unacked:
+    a shorter visibility timeout makes Redis hand a healthy worker's task to a second worker."""
+    from studio.celery import app
+    from studio.generation.leases import job_lease
+    from studio.lib.providers.retry import MAX_HONOURED_RETRY_AFTER
+    from studio.safety.tasks import MAX_DELAY_SECONDS
+
+    app.loader.import_default_modules()
+    slowest = max(task.soft_time_limit or 0 for name, task in app.tasks.items() if not name.startswith("celery."))
+    longest_countdown = max(MAX_HONOURED_RETRY_AFTER, MAX_DELAY_SECONDS)
+    assert slowest >= 600  # job_run's
+    assert longest_countdown + slowest < settings.IMPRIMATUR_VISIBILITY_TIMEOUT_SECONDS
+    assert job_lease().total_seconds() <= settings.IMPRIMATUR_VISIBILITY_TIMEOUT_SECONDS
