@@ -118,7 +118,7 @@ def test_the_visibility_timeout_is_above_the_longest_countdown_plus_the_slowest_
     """A task retried with a countdown is held unacked by a worker until its ETA, then runs, still unacked:
     a shorter visibility timeout makes Redis hand a healthy worker's task to a second worker."""
     from studio.celery import app
-    from studio.generation.leases import job_lease
+    from studio.generation.services.sweeper import job_lease
     from studio.lib.providers.retry import MAX_HONOURED_RETRY_AFTER
     from studio.safety.tasks import MAX_DELAY_SECONDS
 
