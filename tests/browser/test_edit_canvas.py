@@ -9,11 +9,13 @@ Screenshots at 1280 and 390 px go to ``$IMPRIMATUR_VAR_DIR/screenshots`` (or a p
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
+from django.db import connection, transaction
 from playwright.sync_api import expect
 
-from studio.generation.models import JobStatus, Operation, Variant
+from studio.generation.models import JobStatus, Operation, PromptDraft, Variant
 from tests.browser.test_edit_studio import _generate, _js_errors, _open, _png, _wait_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -137,10 +139,44 @@ def _release(page, held: list) -> None:
         route.continue_()
 
 
+class _RecordHold(threading.Thread):
+    """Holds the draft's row ``FOR UPDATE``, so the worker's record of the edit (its new variant refers to
+    the draft: a foreign-key check at COMMIT) waits until released. The progress page must render while
+    the edit is still running: a job finished before the page loaded lands at once, rightly, and a fast
+    worker would have the test typing on the new version instead."""
+
+    def __init__(self, variant_id: int) -> None:
+        super().__init__(daemon=True)
+        self.draft_id = Variant.objects.values_list("draft_id", flat=True).get(pk=variant_id)
+        self.locked, self.release = threading.Event(), threading.Event()
+
+    def run(self) -> None:
+        try:
+            with transaction.atomic():
+                PromptDraft.objects.select_for_update().filter(pk=self.draft_id).first()
+                self.locked.set()
+                self.release.wait(60)
+        finally:
+            connection.close()
+
+
+def _hold_the_record(variant_id: int) -> _RecordHold:
+    hold = _RecordHold(variant_id)
+    hold.start()
+    assert hold.locked.wait(10)
+    return hold
+
+
+def _let_the_job_finish(hold: _RecordHold) -> None:
+    hold.release.set()
+    hold.join(10)
+
+
 def test_progress_shows_in_place_with_focus_then_lands(page, demo, login):
     (base_id,) = _generate(page, login)
     page.goto(f"{demo.url}/w/demo/variants/{base_id}/")
     held = _hold_progress_polls(page)
+    hold = _hold_the_record(base_id)
     page.get_by_label("Instruction").fill("Make the glass colder")
     page.get_by_role("button", name="Create edited version").click()
     page.wait_for_url(re.compile(rf"/w/demo/variants/{base_id}/\?started=\d+#edit-progress$"))
@@ -148,6 +184,7 @@ def test_progress_shows_in_place_with_focus_then_lands(page, demo, login):
     expect(card).to_be_focused()
     expect(card.get_by_role("heading", name="Your edit")).to_be_visible()
     expect(page.locator(".alert-success")).to_contain_text("the new version opens here as soon as it is ready")
+    _let_the_job_finish(hold)
     job = _wait_job(operation=Operation.EDIT, base_variant_id=base_id)
     child = job.variants.get()
     _release(page, held)
@@ -160,11 +197,13 @@ def test_someone_still_typing_is_told_and_keeps_their_place(page, demo, login):
     (base_id,) = _generate(page, login)
     page.goto(f"{demo.url}/w/demo/variants/{base_id}/")
     held = _hold_progress_polls(page)
+    hold = _hold_the_record(base_id)
     page.get_by_label("Instruction").fill("Warmer light")
     page.get_by_role("button", name="Create edited version").click()
     page.wait_for_url(re.compile(r"\?started=\d+#edit-progress$"))
     # Typing the next instruction at once: the page must not move away under the keyboard.
     page.get_by_label("Instruction").fill("and a second lemon")
+    _let_the_job_finish(hold)
     job = _wait_job(operation=Operation.EDIT, base_variant_id=base_id)
     child = job.variants.get()
     _release(page, held)
